@@ -1,0 +1,57 @@
+"""The serving store: SQLAlchemy models, tenant-scoped sessions and Alembic migrations (SQLite or PostgreSQL)."""
+
+from autonomos_pipeline.dcl.store.db import (
+    auth_session,
+    get_engine,
+    make_engine,
+    reset_engines,
+    system_session,
+    tenant_session,
+)
+from autonomos_pipeline.dcl.store.migrate import upgrade
+from autonomos_pipeline.dcl.store.models import (
+    MATERIALIZED_MODELS,
+    TENANT_TABLES,
+    Base,
+    Connection,
+    DriftEvent,
+    EventJournal,
+    MappingVersionRow,
+    MaterializedAccount,
+    MaterializedContact,
+    MaterializedOpportunity,
+    QuarantineRecord,
+    RepairProposal,
+    RevokedToken,
+    SchemaSnapshot,
+    StreamCursor,
+    Tenant,
+    User,
+)
+
+__all__ = [
+    "MATERIALIZED_MODELS",
+    "TENANT_TABLES",
+    "Base",
+    "Connection",
+    "DriftEvent",
+    "EventJournal",
+    "MappingVersionRow",
+    "MaterializedAccount",
+    "MaterializedContact",
+    "MaterializedOpportunity",
+    "QuarantineRecord",
+    "RepairProposal",
+    "RevokedToken",
+    "SchemaSnapshot",
+    "StreamCursor",
+    "Tenant",
+    "User",
+    "auth_session",
+    "get_engine",
+    "make_engine",
+    "reset_engines",
+    "system_session",
+    "tenant_session",
+    "upgrade",
+]

@@ -1,0 +1,302 @@
+"""SQLAlchemy 2.0 models of the serving store; every tenant table carries tenant_id and is row-level secured."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+    Uuid,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+def utcnow() -> datetime:
+    """Timezone-aware now in UTC."""
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base of the serving store."""
+
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class TenantScoped:
+    """Mixin of every tenant table: the tenant_id that row-level security and the ORM filter key on."""
+
+    tenant_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("tenants.id", ondelete="CASCADE"), index=True, nullable=False
+    )
+
+
+class Tenant(Base):
+    """A customer organisation; the unit of isolation and of Dagster partitioning."""
+
+    __tablename__ = "tenants"
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    name: Mapped[str] = mapped_column(String(200))
+    slug: Mapped[str] = mapped_column(String(100), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class User(TenantScoped, Base):
+    """A person who signs in; belongs to exactly one tenant."""
+
+    __tablename__ = "users"
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    full_name: Mapped[str | None] = mapped_column(String(200))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16), default="member")
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class RevokedToken(TenantScoped, Base):
+    """A JWT id revoked by logout, kept until the token would have expired."""
+
+    __tablename__ = "revoked_tokens"
+    jti: Mapped[str] = mapped_column(String(64), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Connection(TenantScoped, Base):
+    """A configured source system of a tenant; secrets are stored encrypted."""
+
+    __tablename__ = "connections"
+    __table_args__ = (UniqueConstraint("tenant_id", "name", name="uq_connections_tenant_name"),)
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    name: Mapped[str] = mapped_column(String(200))
+    type: Mapped[str] = mapped_column(String(32))
+    config: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    secrets_encrypted: Mapped[str | None] = mapped_column(Text)
+    refresh_interval_minutes: Mapped[int] = mapped_column(Integer, default=60)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+
+class StreamCursor(TenantScoped, Base):
+    """The incremental read position of one stream of one connection."""
+
+    __tablename__ = "stream_cursors"
+    connection_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("connections.id", ondelete="CASCADE"), primary_key=True
+    )
+    stream: Mapped[str] = mapped_column(String(300), primary_key=True)
+    cursor: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+
+class SchemaSnapshot(TenantScoped, Base):
+    """A stream's schema as read at one time, with its fingerprint."""
+
+    __tablename__ = "schema_snapshots"
+    __table_args__ = (Index("ix_schema_snapshots_stream", "connection_id", "stream", "captured_at"),)
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    connection_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("connections.id", ondelete="CASCADE"))
+    stream: Mapped[str] = mapped_column(String(300))
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    schema_json: Mapped[dict[str, Any]] = mapped_column(JSON)
+    captured_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class MappingVersionRow(TenantScoped, Base):
+    """An immutable mapping version of (connection, stream) onto an entity; exactly one is active."""
+
+    __tablename__ = "mapping_versions"
+    __table_args__ = (
+        UniqueConstraint("connection_id", "stream", "version", name="uq_mapping_versions_version"),
+        Index(
+            "uq_mapping_versions_active",
+            "connection_id",
+            "stream",
+            unique=True,
+            postgresql_where=text("is_active"),
+            sqlite_where=text("is_active"),
+        ),
+    )
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    connection_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("connections.id", ondelete="CASCADE"))
+    stream: Mapped[str] = mapped_column(String(300))
+    entity: Mapped[str] = mapped_column(String(32))
+    version: Mapped[int] = mapped_column(Integer)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    fields: Mapped[list[Any]] = mapped_column(JSON)
+    author: Mapped[str] = mapped_column(String(16))
+    created_by: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    confidence: Mapped[float] = mapped_column(Numeric(6, 5, asdecimal=False))
+    is_active: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class DriftEvent(TenantScoped, Base):
+    """A detected change between a stream's mapped fingerprint and a newer snapshot."""
+
+    __tablename__ = "drift_events"
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    connection_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("connections.id", ondelete="CASCADE"))
+    stream: Mapped[str] = mapped_column(String(300))
+    from_fingerprint: Mapped[str] = mapped_column(String(64))
+    to_fingerprint: Mapped[str] = mapped_column(String(64))
+    severity: Mapped[str] = mapped_column(String(16))
+    changes: Mapped[list[Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    detected_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class RepairProposal(TenantScoped, Base):
+    """A mapping the engine proposes after drift, waiting for a person when it is not sure."""
+
+    __tablename__ = "repair_proposals"
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    drift_event_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("drift_events.id", ondelete="SET NULL"))
+    connection_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("connections.id", ondelete="CASCADE"))
+    stream: Mapped[str] = mapped_column(String(300))
+    entity: Mapped[str] = mapped_column(String(32))
+    base_version_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    proposed_fields: Mapped[list[Any]] = mapped_column(JSON)
+    confidence: Mapped[float] = mapped_column(Numeric(6, 5, asdecimal=False))
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    decided_by: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+
+
+class QuarantineRecord(TenantScoped, Base):
+    """A source record that could not become canonical, with its raw payload and the reasons."""
+
+    __tablename__ = "quarantine"
+    __table_args__ = (Index("ix_quarantine_stream", "tenant_id", "connection_id", "stream", "status"),)
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    connection_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("connections.id", ondelete="CASCADE"))
+    stream: Mapped[str] = mapped_column(String(300))
+    entity: Mapped[str | None] = mapped_column(String(32))
+    batch_id: Mapped[str | None] = mapped_column(String(64))
+    source_record_id: Mapped[str | None] = mapped_column(String(300))
+    raw: Mapped[dict[str, Any]] = mapped_column(JSON)
+    reasons: Mapped[list[Any]] = mapped_column(JSON)
+    mapping_version: Mapped[int | None] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class EventJournal(TenantScoped, Base):
+    """The durable, ordered record of a tenant's lifecycle events (replayed by SSE / WebSocket)."""
+
+    __tablename__ = "event_journal"
+    __table_args__ = (Index("ix_event_journal_tenant_id_id", "tenant_id", "id"),)
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    type: Mapped[str] = mapped_column(String(40))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class MaterializedBase(TenantScoped):
+    """Lineage columns every materialized row carries."""
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    connection_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("connections.id", ondelete="CASCADE"))
+    source_system: Mapped[str] = mapped_column(String(32))
+    source_record_id: Mapped[str] = mapped_column(String(300))
+    mapping_version: Mapped[int] = mapped_column(Integer)
+    ingested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    materialized_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    is_deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class MaterializedAccount(MaterializedBase, Base):
+    """The serving view of canonical accounts (CANONICAL.md: account)."""
+
+    __tablename__ = "materialized_accounts"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "connection_id", "account_id", name="uq_materialized_accounts_identity"),
+        Index("ix_materialized_accounts_name", "tenant_id", "name"),
+    )
+    account_id: Mapped[str] = mapped_column(String(300))
+    name: Mapped[str] = mapped_column(String(500))
+    website: Mapped[str | None] = mapped_column(String(300))
+    industry: Mapped[str | None] = mapped_column(String(200), index=True)
+    employee_count: Mapped[int | None] = mapped_column(BigInteger)
+    annual_revenue: Mapped[Decimal | None] = mapped_column(Numeric(24, 4))
+    phone: Mapped[str | None] = mapped_column(String(64))
+    billing_street: Mapped[str | None] = mapped_column(String(500))
+    billing_city: Mapped[str | None] = mapped_column(String(200))
+    billing_state: Mapped[str | None] = mapped_column(String(200))
+    billing_postal_code: Mapped[str | None] = mapped_column(String(32))
+    billing_country: Mapped[str | None] = mapped_column(String(64))
+    owner_id: Mapped[str | None] = mapped_column(String(300), index=True)
+    description: Mapped[str | None] = mapped_column(Text)
+
+
+class MaterializedOpportunity(MaterializedBase, Base):
+    """The serving view of canonical opportunities (CANONICAL.md: opportunity)."""
+
+    __tablename__ = "materialized_opportunities"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "connection_id", "opportunity_id", name="uq_materialized_opportunities_identity"),
+        Index("ix_materialized_opportunities_name", "tenant_id", "name"),
+    )
+    opportunity_id: Mapped[str] = mapped_column(String(300))
+    account_id: Mapped[str | None] = mapped_column(String(300))
+    name: Mapped[str] = mapped_column(String(500))
+    amount: Mapped[Decimal | None] = mapped_column(Numeric(24, 4))
+    currency: Mapped[str | None] = mapped_column(String(3))
+    stage: Mapped[str | None] = mapped_column(String(200), index=True)
+    probability: Mapped[Decimal | None] = mapped_column(Numeric(7, 4))
+    close_date: Mapped[date | None] = mapped_column(Date)
+    status: Mapped[str | None] = mapped_column(String(8), index=True)
+    owner_id: Mapped[str | None] = mapped_column(String(300), index=True)
+    lead_source: Mapped[str | None] = mapped_column(String(200))
+    type: Mapped[str | None] = mapped_column(String(200))
+
+
+class MaterializedContact(MaterializedBase, Base):
+    """The serving view of canonical contacts (CANONICAL.md: contact)."""
+
+    __tablename__ = "materialized_contacts"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "connection_id", "contact_id", name="uq_materialized_contacts_identity"),
+        Index("ix_materialized_contacts_last_name", "tenant_id", "last_name"),
+        Index("ix_materialized_contacts_email", "tenant_id", "email"),
+    )
+    contact_id: Mapped[str] = mapped_column(String(300))
+    account_id: Mapped[str | None] = mapped_column(String(300))
+    first_name: Mapped[str | None] = mapped_column(String(200))
+    last_name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(320))
+    phone: Mapped[str | None] = mapped_column(String(64))
+    mobile_phone: Mapped[str | None] = mapped_column(String(64))
+    title: Mapped[str | None] = mapped_column(String(300))
+    department: Mapped[str | None] = mapped_column(String(200))
+    mailing_city: Mapped[str | None] = mapped_column(String(200))
+    mailing_country: Mapped[str | None] = mapped_column(String(64))
+    owner_id: Mapped[str | None] = mapped_column(String(300), index=True)
+    lead_source: Mapped[str | None] = mapped_column(String(200))
+
+
+MATERIALIZED_MODELS: dict[str, type[MaterializedBase]] = {
+    "account": MaterializedAccount,
+    "opportunity": MaterializedOpportunity,
+    "contact": MaterializedContact,
+}
+
+TENANT_TABLES: tuple[str, ...] = (*tuple(t.name for t in Base.metadata.sorted_tables if "tenant_id" in t.c), "tenants")
