@@ -1,0 +1,1 @@
+"""Local HTTP servers that speak external APIs, for tests."""
