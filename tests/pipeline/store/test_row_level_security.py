@@ -77,13 +77,11 @@ def test_no_tenant_set_means_no_rows(pg_store: Store) -> None:
 
 
 def test_app_role_cannot_bypass_or_write_into_another_tenant(pg_store: Store) -> None:
-    a, cid = _seed(pg_store, "Delta")
+    a, _ = _seed(pg_store, "Delta")
     b, _ = _seed(pg_store, "Epsilon")
     engine = create_engine(pg_store.app_url)
     with engine.connect() as conn:
-        flags = conn.execute(
-            text("SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user")
-        ).one()
+        flags = conn.execute(text("SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user")).one()
         assert tuple(flags) == (False, False)
     with engine.connect() as conn, pytest.raises(DBAPIError, match="row-level security"):
         conn.execute(text("SET row_security = off"))

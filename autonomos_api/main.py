@@ -1,0 +1,39 @@
+"""The FastAPI application: routers under /api/v1, health at /health, problem+json errors."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from autonomos_api.api.main import api_router
+from autonomos_api.api.routes import health
+from autonomos_api.core.config import get_settings
+from autonomos_api.core.errors import install_error_handlers
+
+
+def create_app() -> FastAPI:
+    """Build the application from the current settings."""
+    settings = get_settings()
+    logging.basicConfig(level=logging.INFO)
+    app = FastAPI(
+        title="AutonomOS API",
+        version="0.1.0",
+        description="Unified canonical views, connections, drift review and runs, isolated per tenant.",
+        openapi_url="/api/v1/openapi.json",
+    )
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["*"],
+            allow_headers=["*"],
+        )
+    install_error_handlers(app)
+    app.include_router(health.router)
+    app.include_router(api_router, prefix="/api/v1")
+    return app
+
+
+app = create_app()

@@ -1,0 +1,1 @@
+"""Subcommands of the `autonomos` console script: each module here defines register(subparsers)."""

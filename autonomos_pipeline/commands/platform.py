@@ -1,0 +1,102 @@
+"""`autonomos up` runs the Dagster UI + daemon and the API; `autonomos db upgrade` migrates the serving store."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from autonomos_pipeline.dcl.dagster_home import ensure_dagster_home
+from autonomos_pipeline.dcl.settings import get_settings
+from autonomos_pipeline.dcl.store import upgrade
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add `up` and `db upgrade`."""
+    up = subparsers.add_parser("up", help="run the Dagster webserver + daemon and the API on this machine")
+    up.add_argument("--host", default="127.0.0.1")
+    up.add_argument("--dagster-port", type=int, default=3000)
+    up.add_argument("--api-port", type=int, default=8000)
+    up.add_argument("--exit-when-ready", action="store_true", help="stop everything once both answer (smoke test)")
+    up.set_defaults(func=run_up)
+
+    db = subparsers.add_parser("db", help="serving store maintenance")
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    db_up = db_sub.add_parser("upgrade", help="apply the Alembic migrations")
+    db_up.set_defaults(func=run_db_upgrade)
+
+
+def run_db_upgrade(_args: argparse.Namespace) -> int:
+    """Migrate the configured serving store to the latest revision."""
+    upgrade()
+    print("serving store migrated")
+    return 0
+
+
+def _wait_for(url: str, timeout: float, procs: list[subprocess.Popen[bytes]]) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if any(p.poll() is not None for p in procs):
+            return False
+        try:
+            if httpx.get(url, timeout=2.0).status_code < 500:
+                return True
+        except httpx.HTTPError:
+            pass
+        time.sleep(1.0)
+    return False
+
+
+def run_up(args: argparse.Namespace) -> int:
+    """Start both services, wait until they answer, print where they are, and run until interrupted."""
+    settings = get_settings()
+    print(f"[1/3] migrating the serving store ({settings.serving_url.split('@')[-1]})", flush=True)
+    upgrade()
+    home = ensure_dagster_home()
+    env = {**os.environ, "DAGSTER_HOME": str(home)}
+    env.setdefault("AUTONOMOS_DAGSTER_GRAPHQL_URL", f"http://{args.host}:{args.dagster_port}/graphql")
+    bin_dir = Path(sys.executable).parent
+    print(f"[2/3] starting Dagster (webserver + daemon, instance {home}) and the API", flush=True)
+    dagster = subprocess.Popen(
+        [str(bin_dir / "dagster"), "dev", "-w", str(PROJECT_ROOT / "workspace.yaml"),
+         "-h", args.host, "-p", str(args.dagster_port)],
+        env=env, cwd=home,
+    )  # fmt: skip
+    api = subprocess.Popen(
+        [str(bin_dir / "uvicorn"), "autonomos_api.main:app", "--host", args.host, "--port", str(args.api_port)],
+        env=env, cwd=PROJECT_ROOT,
+    )  # fmt: skip
+    procs = [dagster, api]
+    try:
+        api_ok = _wait_for(f"http://{args.host}:{args.api_port}/health/ready", 120, procs)
+        dagster_ok = _wait_for(f"http://{args.host}:{args.dagster_port}/server_info", 240, procs)
+        if not (api_ok and dagster_ok):
+            print("AutonomOS failed to start: see the output above", file=sys.stderr)
+            return 1
+        print("[3/3] AutonomOS is running:", flush=True)
+        print(f"  Dagster UI : http://{args.host}:{args.dagster_port}")
+        print(f"  API        : http://{args.host}:{args.api_port}/docs  (health: /health/ready)", flush=True)
+        if args.exit_when_ready:
+            return 0
+        while all(p.poll() is None for p in procs):
+            time.sleep(1.0)
+        return 1
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.send_signal(signal.SIGINT)
+        for p in procs:
+            try:
+                p.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                p.kill()

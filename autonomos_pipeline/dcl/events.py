@@ -1,0 +1,86 @@
+"""Tenant lifecycle events: journaled in the serving store (the durable, ordered record), fanned out via Redis."""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from autonomos_pipeline.dcl.redis_client import get_redis
+from autonomos_pipeline.dcl.store.models import EventJournal
+
+log = logging.getLogger(__name__)
+
+EVENT_TYPES = frozenset(
+    {
+        "ingested",
+        "canonicalized",
+        "materialized",
+        "viewed",
+        "intent",
+        "journaled",
+        "drift",
+        "repair_proposed",
+        "repair_applied",
+        "rag_coverage_check",
+        "run_started",
+        "run_succeeded",
+        "run_failed",
+    }
+)
+_PENDING_KEY = "autonomos_pending_events"
+
+
+def channel_for(tenant_id: uuid.UUID | str) -> str:
+    """The Redis pub/sub channel of one tenant's events."""
+    return f"autonomos:events:{tenant_id}"
+
+
+def publish(session: Session, tenant_id: uuid.UUID | str, type_: str, payload: dict[str, Any]) -> EventJournal:
+    """Journal an event in session's transaction; it is fanned out through Redis once the transaction commits."""
+    if type_ not in EVENT_TYPES:
+        raise ValueError(f"unknown event type {type_!r}")
+    row = EventJournal(tenant_id=uuid.UUID(str(tenant_id)), type=type_, payload=payload)
+    session.add(row)
+    session.flush()
+    session.info.setdefault(_PENDING_KEY, []).append(row)
+    return row
+
+
+def event_message(row: EventJournal) -> dict[str, Any]:
+    """The wire form of a journaled event."""
+    return {
+        "id": row.id,
+        "tenant_id": str(row.tenant_id),
+        "type": row.type,
+        "payload": row.payload,
+        "created_at": row.created_at.isoformat(),
+    }
+
+
+@event.listens_for(Session, "after_commit")
+def _fan_out(session: Session) -> None:
+    """Publish committed events to Redis; a Redis failure is logged, the journal still holds them for replay."""
+    rows: list[EventJournal] = session.info.pop(_PENDING_KEY, [])
+    if not rows:
+        return
+    client = get_redis()
+    if client is None:
+        return
+    try:
+        pipe = client.pipeline(transaction=False)
+        for row in rows:
+            pipe.publish(channel_for(row.tenant_id), json.dumps(event_message(row), default=str))
+        pipe.execute()
+    except Exception as exc:  # Redis down: subscribers recover from the journal
+        log.warning("event fan-out to Redis failed: %s", exc)
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_pending(session: Session) -> None:
+    """Events of a rolled-back transaction were never journaled: forget them."""
+    session.info.pop(_PENDING_KEY, None)

@@ -1,0 +1,64 @@
+"""The console script end to end: tenants become Dagster partitions, and `autonomos up` serves the UI and the API."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+from dagster import DagsterInstance
+
+BIN = Path(sys.executable).parent
+
+
+def _env(tmp_path: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k != "DAGSTER_HOME"}
+    env["AUTONOMOS_DATA_DIR"] = str(tmp_path / "data")
+    return env
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_tenants_create_registers_a_partition(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    env = _env(tmp_path)
+    out = subprocess.run(
+        [BIN / "autonomos", "tenants", "create", "Acme Corp"], env=env, capture_output=True, text=True, check=True
+    )
+    tenant_id = uuid.UUID(out.stdout.strip())
+    listed = subprocess.run([BIN / "autonomos", "tenants", "list"], env=env, capture_output=True, text=True, check=True)
+    assert f"{tenant_id}\tAcme Corp" in listed.stdout
+    home = tmp_path / "data" / "dagster_home"
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    with DagsterInstance.get() as instance:
+        assert instance.get_dynamic_partitions("tenants") == [str(tenant_id)]
+
+
+@pytest.mark.slow
+def test_up_serves_dagster_ui_and_api(tmp_path: Path) -> None:
+    dagster_port, api_port = _free_port(), _free_port()
+    proc = subprocess.run(
+        [
+            BIN / "autonomos",
+            "up",
+            "--exit-when-ready",
+            "--dagster-port",
+            str(dagster_port),
+            "--api-port",
+            str(api_port),
+        ],
+        env=_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert f"Dagster UI : http://127.0.0.1:{dagster_port}" in proc.stdout
+    assert f"http://127.0.0.1:{api_port}/docs" in proc.stdout
