@@ -16,7 +16,7 @@ run_coordinator:
   config:
     max_concurrent_runs: 4
     tag_concurrency_limits:
-      - key: autonomos/tenant
+      - key: dagster/partition
         value:
           applyLimitPerUniqueValue: true
         limit: 1

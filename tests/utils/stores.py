@@ -5,9 +5,11 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import Engine
 
+from autonomos_pipeline.dcl.secrets import encrypt_secrets
 from autonomos_pipeline.dcl.store import Connection, Tenant, get_engine, tenant_session
 
 
@@ -32,9 +34,25 @@ def make_tenant(store: Store, name: str) -> uuid.UUID:
     return tid
 
 
-def make_connection(store: Store, tenant_id: uuid.UUID, name: str = "files", type_: str = "filesource") -> uuid.UUID:
-    """Create a connection of tenant_id."""
+def make_connection(
+    store: Store,
+    tenant_id: uuid.UUID,
+    name: str = "files",
+    type_: str = "filesource",
+    config: dict[str, Any] | None = None,
+    secrets: dict[str, Any] | None = None,
+) -> uuid.UUID:
+    """Create a connection of tenant_id (secrets encrypted as the platform stores them)."""
     cid = uuid.uuid4()
     with tenant_session(tenant_id, store.app_engine) as s:
-        s.add(Connection(id=cid, tenant_id=tenant_id, name=name, type=type_, config={}))
+        s.add(
+            Connection(
+                id=cid,
+                tenant_id=tenant_id,
+                name=name,
+                type=type_,
+                config=config or {},
+                secrets_encrypted=encrypt_secrets(secrets) if secrets else None,
+            )
+        )
     return cid
