@@ -16,7 +16,7 @@ from autonomos_pipeline.dcl.store import Connection, Tenant, tenant_session, upg
 from connectors import ConnectorError, config_model
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction) -> None:
     """Add `connections add` and `connections list`."""
     connections = subparsers.add_parser("connections", help="manage a tenant's source connections")
     sub = connections.add_subparsers(dest="connections_command", required=True)

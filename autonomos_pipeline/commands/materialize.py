@@ -5,11 +5,16 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from dagster import AssetsDefinition
 
 LAYERS = ("raw", "canonical", "materialized")
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction) -> None:
     """Add `materialize`."""
     mat = subparsers.add_parser("materialize", help="materialize a tenant's partition of every asset")
     mat.add_argument("--tenant", required=True, help="tenant id (a partition of `tenants`)")
@@ -26,19 +31,19 @@ def run_materialize(args: argparse.Namespace) -> int:
 
     upgrade()
     ensure_dagster_home()
-    graph = defs.resolve_asset_graph()
     resources = defs.resources or {}
     with dg.DagsterInstance.get() as instance:
         if args.tenant not in instance.get_dynamic_partitions("tenants"):
             print(f"error: {args.tenant} is not a tenant partition (autonomos tenants list)", file=sys.stderr)
             return 2
-        layers = [(g, [a for a in defs.assets or [] if _group(graph, a) == g]) for g in LAYERS]
+        partitioned = [a for a in defs.assets or [] if isinstance(a, dg.AssetsDefinition)]
+        layers = [(g, [a for a in partitioned if _group(a) == g]) for g in LAYERS]
         layers = [(g, assets) for g, assets in layers if assets]
         for i, (group, assets) in enumerate(layers, start=1):
             started = time.monotonic()
             print(f"[{i}/{len(layers)}] {group}: {', '.join(_names(assets))} ...", flush=True)
             result = dg.materialize(
-                assets,  # type: ignore[arg-type]
+                assets,
                 partition_key=args.tenant,
                 instance=instance,
                 resources=resources,
@@ -55,12 +60,9 @@ def run_materialize(args: argparse.Namespace) -> int:
     return 0
 
 
-def _group(graph: object, asset: object) -> str | None:
-    keys = getattr(asset, "keys", set())
-    for key in keys:
-        return getattr(graph, "get")(key).group_name  # noqa: B009 - AssetGraph.get
-    return None
+def _group(graph: BaseAssetGraph, asset: AssetsDefinition) -> str | None:
+    return next((graph.get(key).group_name for key in asset.keys), None)
 
 
-def _names(assets: list[object]) -> list[str]:
-    return sorted(k.to_user_string() for a in assets for k in getattr(a, "keys", set()))
+def _names(assets: Sequence[AssetsDefinition]) -> list[str]:
+    return sorted(k.to_user_string() for a in assets for k in a.keys)
