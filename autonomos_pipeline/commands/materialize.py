@@ -60,8 +60,8 @@ def run_materialize(args: argparse.Namespace) -> int:
     return 0
 
 
-def _group(graph: BaseAssetGraph, asset: AssetsDefinition) -> str | None:
-    return next((graph.get(key).group_name for key in asset.keys), None)
+def _group(asset: AssetsDefinition) -> str | None:
+    return next(iter(asset.group_names_by_key.values()), None)
 
 
 def _names(assets: Sequence[AssetsDefinition]) -> list[str]:
