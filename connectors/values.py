@@ -81,7 +81,7 @@ def infer_text_type(text: str) -> FieldType:
     return FieldType.STRING
 
 
-def _value_type(value: Any) -> FieldType:
+def _value_type(value: Any, infer_text: bool) -> FieldType:
     if isinstance(value, bool):
         return FieldType.BOOLEAN
     if isinstance(value, int):
@@ -96,7 +96,7 @@ def _value_type(value: Any) -> FieldType:
         return FieldType.OBJECT
     if isinstance(value, list | tuple):
         return FieldType.ARRAY
-    if isinstance(value, str):
+    if isinstance(value, str) and infer_text:
         return infer_text_type(value)
     return FieldType.STRING
 
@@ -128,11 +128,14 @@ class FieldProfiler:
     """Accumulates rows (dicts of field -> value) and turns them into SourceFields in first-seen order.
 
     Empty strings and None count as missing: they make a field nullable and are not samples. A field absent
-    from some rows is nullable too. Samples are up to five distinct JSON-safe scalars.
+    from some rows is nullable too. Samples are up to five distinct JSON-safe scalars. With `infer_text`,
+    strings are typed by what they spell (for CSV and JSON, which have no date types); without it, for
+    sources with real types (BSON), a string is a string.
     """
 
-    def __init__(self, declared: Mapping[str, FieldType] | None = None) -> None:
+    def __init__(self, declared: Mapping[str, FieldType] | None = None, *, infer_text: bool = True) -> None:
         self._declared = dict(declared or {})
+        self._infer_text = infer_text
         self._profiles: dict[str, _Profile] = {}
         self._rows = 0
 
@@ -152,7 +155,7 @@ class FieldProfiler:
             if _is_missing(value):
                 profile.missing = True
                 continue
-            profile.types.add(_value_type(value))
+            profile.types.add(_value_type(value, self._infer_text))
             sample = json_text(value)
             if len(profile.samples) < SAMPLE_SIZE and sample not in profile.samples:
                 profile.samples.append(sample)
