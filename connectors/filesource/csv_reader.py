@@ -1,8 +1,9 @@
 """CSV files: dialect detection, a fast pyarrow streaming path and a careful line-tracking Python path.
 
-The fast path (pyarrow.csv.open_csv) runs when the file is clean UTF-8. Any row pyarrow rejects (wrong field
-count, a value larger than a block) switches to the careful path from the last row handed out, because
-pyarrow numbers invalid rows by record, not by physical line. The careful path reports every malformed record
+The fast path (pyarrow.csv.open_csv, transcoding legacy encodings) runs unless the file is UTF-8 known to hold
+invalid bytes. Anything pyarrow rejects (a wrong field count, a value larger than a block, an undecodable
+byte) switches to the careful path from the last row handed out, because pyarrow numbers invalid rows by
+record, not by physical line. The careful path reports every malformed record
 with its 1-based starting line and raw text. All values stay raw text (pa.string()); blank lines are skipped.
 """
 
@@ -32,6 +33,7 @@ csv.field_size_limit(2**31 - 1)
 DELIMITERS = (",", ";", "\t", "|")
 _SAMPLE_CHARS = 1 << 16
 _BLOCK_SIZE = 1 << 22
+_ARROW_ENCODINGS = {"utf-8": "utf8", "utf-8-sig": "utf8"}
 
 
 def detect_delimiter(sample: str) -> str:
@@ -82,51 +84,70 @@ class _LineTracker:
         return raw, first
 
 
-def _careful(path: Path, scan: FileScan, stream: str, batch_size: int) -> Iterator[Chunk]:
+def _records(path: Path, scan: FileScan, stream: str) -> Iterator[list[str] | RecordError]:
+    """The header, then each well-formed record or the RecordError of a malformed one, in file order."""
+    undecodable = f"bytes not valid in the file's encoding ({scan.encoding})"
     with open_text(path, scan.encoding) as handle:
         sample = handle.read(_SAMPLE_CHARS)
         handle.seek(0)
         tracker = _LineTracker(handle)
         reader = csv.reader(tracker, delimiter=detect_delimiter(sample))
-        columns: list[str] | None = None
-        rows: list[list[str]] = []
-        errors: list[RecordError] = []
-        handed_out = False
+        width: int | None = None
         while True:
             try:
                 record = next(reader)
             except StopIteration:
-                break
+                return
             except csv.Error as exc:
                 raw, line = tracker.take()
                 if not raw:
-                    break
-                errors.append(RecordError(stream, f"unparseable CSV: {exc}", render_raw(raw), line, path.name))
+                    return
+                yield RecordError(stream, f"unparseable CSV: {exc}", render_raw(raw), line, path.name)
                 continue
             raw, line = tracker.take()
             if not record:
                 continue
             if has_undecodable(raw):
-                reason = f"bytes not valid in the file's encoding ({scan.encoding})"
-                errors.append(RecordError(stream, reason, render_raw(raw), line, path.name))
-            elif columns is None:
-                columns = _column_names(record)
-            elif len(record) != len(columns):
-                reason = f"expected {len(columns)} fields, found {len(record)}"
-                errors.append(RecordError(stream, reason, raw, line, path.name))
+                yield RecordError(stream, undecodable, render_raw(raw), line, path.name)
+            elif width is None or len(record) == width:
+                width = len(record) if width is None else width
+                yield record
             else:
-                rows.append(record)
+                yield RecordError(stream, f"expected {width} fields, found {len(record)}", raw, line, path.name)
+
+
+def _careful(path: Path, scan: FileScan, stream: str, batch_size: int, start: Position) -> Iterator[Chunk]:
+    """Chunks from the line-tracking parser; rows and errors before start are counted off, not built."""
+    skip_rows, skip_errors = start.rows, start.errors
+    columns: list[str] | None = None
+    rows: list[list[str]] = []
+    errors: list[RecordError] = []
+    handed_out = False
+    for item in _records(path, scan, stream):
+        if isinstance(item, RecordError):
+            if skip_errors:
+                skip_errors -= 1
+            else:
+                errors.append(item)
+        elif columns is None:
+            columns = _column_names(item)
+        elif skip_rows:
+            skip_rows -= 1
+        else:
+            rows.append(item)
             if len(rows) >= batch_size:
-                yield Chunk(string_table(columns or [], rows), errors)
+                yield Chunk(string_table(columns, rows), errors)
                 rows, errors, handed_out = [], [], True
-        if rows or errors or (columns is not None and not handed_out):
-            yield Chunk(string_table(columns or [], rows), errors)
+    if rows or errors or not handed_out:
+        yield Chunk(string_table(columns or [], rows), errors)
 
 
-def _fast(path: Path, columns: list[str], delimiter: str, batch_size: int) -> Iterator[Chunk]:
+def _fast(path: Path, encoding: str, columns: list[str], delimiter: str, batch_size: int) -> Iterator[Chunk]:
     reader = pacsv.open_csv(
         path,
-        read_options=pacsv.ReadOptions(column_names=columns, skip_rows=1, block_size=_BLOCK_SIZE),
+        read_options=pacsv.ReadOptions(
+            column_names=columns, skip_rows=1, block_size=_BLOCK_SIZE, encoding=_ARROW_ENCODINGS.get(encoding, encoding)
+        ),
         parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
         convert_options=pacsv.ConvertOptions(
             column_types=dict.fromkeys(columns, pa.string()),
@@ -159,17 +180,17 @@ def _header(path: Path, scan: FileScan) -> tuple[list[str], str] | None:
 
 def read_csv(path: Path, scan: FileScan, stream: str, batch_size: int, start: Position) -> Iterator[Chunk]:
     """Yield chunks of at most batch_size rows from start; malformed records come as RecordErrors."""
-    header = _header(path, scan) if scan.clean_utf8 else None
+    header = _header(path, scan) if scan.clean else None
     if header is None:
-        yield from skip_chunks(_careful(path, scan, stream, batch_size), start)
+        yield from _careful(path, scan, stream, batch_size, start)
         return
     position = start
     try:
-        for chunk in skip_chunks(_fast(path, *header, batch_size), start):
+        for chunk in skip_chunks(_fast(path, scan.encoding, *header, batch_size), start):
             yield chunk
             position = position.after(chunk)
-    except pa.ArrowInvalid as exc:
+    except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
         logger.info(
             "switching to careful CSV parsing", extra={"file": path.name, "row": position.rows, "cause": str(exc)}
         )
-        yield from skip_chunks(_careful(path, scan, stream, batch_size), position)
+        yield from _careful(path, scan, stream, batch_size, position)

@@ -1,4 +1,4 @@
-"""Read a file once to hash it and pick its text encoding; open it as text marking undecodable bytes.
+"""Hash a file and pick its text encoding in one pass; open it as text marking undecodable bytes.
 
 Encoding rules: a byte-order mark decides (UTF-8, UTF-16, UTF-32). Otherwise a file that decodes as UTF-8 is
 UTF-8. A file with invalid UTF-8 stays UTF-8 when at least as many of its non-ASCII lines are valid UTF-8 as
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from charset_normalizer import from_path
+from charset_normalizer import from_bytes
 
 __all__ = ["FileScan", "has_undecodable", "open_text", "render_raw", "scan_file"]
 
@@ -34,6 +34,7 @@ _BOMS = (
     (codecs.BOM_UTF16_BE, "utf-16"),
 )
 _WESTERN = ("cp1252", "latin_1")
+_DETECTION_SAMPLE = 1 << 18
 _ERRORS = "autonomos-mark-undecodable"
 _UNDECODABLE = re.compile("[\udc00-\udcff]")
 
@@ -50,11 +51,14 @@ codecs.register_error(_ERRORS, _mark_undecodable)
 
 @dataclass(frozen=True)
 class FileScan:
-    """What one pass over a file learned: content hash, encoding, whether it is clean UTF-8, emptiness."""
+    """What a pass over a file learned: content hash, encoding, whether it should decode cleanly, emptiness.
+
+    `clean` is false only for UTF-8 files known to hold invalid bytes (corrupt lines to report one by one).
+    """
 
     sha256: str
     encoding: str
-    clean_utf8: bool
+    clean: bool
     empty: bool
 
 
@@ -62,22 +66,24 @@ def _bom_encoding(head: bytes) -> str | None:
     return next((enc for bom, enc in _BOMS if head.startswith(bom)), None)
 
 
-def _mostly_utf8(path: Path) -> bool:
+def _non_utf8_encoding(path: Path) -> str:
+    """Decide between corrupt UTF-8 and a legacy encoding from the file's non-ASCII lines."""
     valid = invalid = 0
+    sample = bytearray()
     with path.open("rb") as handle:
         for line in handle:
             if line.isascii():
                 continue
+            if len(sample) < _DETECTION_SAMPLE:
+                sample += line
             try:
                 line.decode("utf-8")
                 valid += 1
             except UnicodeDecodeError:
                 invalid += 1
-    return valid >= invalid
-
-
-def _legacy_encoding(path: Path) -> str:
-    matches = from_path(path)
+    if valid >= invalid:
+        return "utf-8"
+    matches = from_bytes(bytes(sample))
     plausible = [match.encoding for match in matches]
     best = matches.best()
     preferred = next((enc for enc in _WESTERN if enc in plausible), None)
@@ -113,12 +119,12 @@ def scan_file(path: Path) -> FileScan:
             utf8_ok = False
     if bom is not None:
         encoding = bom
-    elif utf8_ok or _mostly_utf8(path):
+    elif utf8_ok:
         encoding = "utf-8"
     else:
-        encoding = _legacy_encoding(path)
-    clean = utf8_ok and bom in (None, "utf-8-sig")
-    return FileScan(sha256=digest.hexdigest(), encoding=encoding, clean_utf8=clean, empty=blank)
+        encoding = _non_utf8_encoding(path)
+    clean = utf8_ok or encoding != "utf-8"
+    return FileScan(sha256=digest.hexdigest(), encoding=encoding, clean=clean, empty=blank)
 
 
 def open_text(path: Path, encoding: str) -> IO[str]:

@@ -238,3 +238,22 @@ def test_cursor_is_json(tmp_path: Path) -> None:
     (tmp_path / "accounts.csv").write_text(ACCOUNTS)
     (batch,) = _read_all(_connector(tmp_path), "accounts")
     assert batch.cursor is not None and list(json.loads(batch.cursor)["files"]) == ["accounts.csv"]
+
+
+def test_a_bad_row_deep_in_a_large_file_loses_and_repeats_nothing(tmp_path: Path) -> None:
+    lines = [f"{i},customer number {i},Berlin\n" for i in range(250_000)]
+    lines[240_000] = "240000,missing a field\n"
+    (tmp_path / "accounts.csv").write_text("id,name,city\n" + "".join(lines))
+    batches = _read_all(_connector(tmp_path), "accounts", batch_size=50_000)
+    ids = [int(i) for b in batches for i in b.table.column("id").to_pylist()]
+    assert ids == [i for i in range(250_000) if i != 240_000]
+    assert [(e.line, e.raw) for b in batches for e in b.errors] == [(240_002, "240000,missing a field\n")]
+
+
+@pytest.mark.parametrize("encoding", ["latin-1", "utf-16"])
+def test_legacy_encodings_stream_in_batches(tmp_path: Path, encoding: str) -> None:
+    text = "id,city\n" + "".join(f"{i},Zürich\n" for i in range(30_000))
+    (tmp_path / "accounts.csv").write_bytes(text.encode(encoding))
+    batches = _read_all(_connector(tmp_path), "accounts", batch_size=10_000)
+    assert [b.table.num_rows for b in batches] == [10_000, 10_000, 10_000]
+    assert {r["city"] for r in _rows(batches)} == {"Zürich"}
