@@ -3,8 +3,8 @@
 The fast path (pyarrow.csv.open_csv, transcoding legacy encodings) runs unless the file is UTF-8 known to hold
 invalid bytes. Anything pyarrow rejects (a wrong field count, a value larger than a block, an undecodable
 byte) switches to the careful path from the last row handed out, because pyarrow numbers invalid rows by
-record, not by physical line. The careful path reports every malformed record
-with its 1-based starting line and raw text. All values stay raw text (pa.string()); blank lines are skipped.
+record, not by physical line. The careful path reports every malformed record with its 1-based starting line
+and raw text. All values stay raw text (pa.string()); blank lines are skipped.
 """
 
 from __future__ import annotations
