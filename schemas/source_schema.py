@@ -8,7 +8,7 @@ import re
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, computed_field
+from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validator
 
 
 class FieldType(StrEnum):
@@ -53,6 +53,14 @@ class SourceSchema(BaseModel):
     fields: list[SourceField]
     primary_key: list[str] = Field(default_factory=list)
     cursor_field: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_derived(cls, data: Any) -> Any:
+        """A serialised schema carries its fingerprint; it is derived, so it is recomputed, not read."""
+        if isinstance(data, dict) and "fingerprint" in data:
+            data = {k: v for k, v in data.items() if k != "fingerprint"}
+        return data
 
     @computed_field  # type: ignore[prop-decorator]
     @property

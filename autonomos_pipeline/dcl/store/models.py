@@ -208,6 +208,33 @@ class EventJournal(TenantScoped, Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
+class MappingMemoryRow(TenantScoped, Base):
+    """An approved (source field -> canonical field or none) decision the mapping engine retrieves later."""
+
+    __tablename__ = "mapping_memory"
+    __table_args__ = (UniqueConstraint("tenant_id", "entity", "key_text", name="uq_mapping_memory_key"),)
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    entity: Mapped[str] = mapped_column(String(32))
+    key_text: Mapped[str] = mapped_column(String(300))
+    source_field: Mapped[str] = mapped_column(String(300))
+    canonical_field: Mapped[str | None] = mapped_column(String(64))
+    vector: Mapped[list[Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class SharedMappingMemoryRow(Base):
+    """Field-name knowledge shared across tenants when the setting allows it: no tenant data, names only."""
+
+    __tablename__ = "shared_mapping_memory"
+    __table_args__ = (UniqueConstraint("entity", "key_text", name="uq_shared_mapping_memory_key"),)
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    entity: Mapped[str] = mapped_column(String(32))
+    key_text: Mapped[str] = mapped_column(String(300))
+    canonical_field: Mapped[str | None] = mapped_column(String(64))
+    vector: Mapped[list[Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
 class MaterializedBase(TenantScoped):
     """Lineage columns every materialized row carries."""
 

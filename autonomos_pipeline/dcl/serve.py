@@ -1,0 +1,223 @@
+"""Upsert canonical rows from the tenant warehouse into the serving store's materialized_<entity> tables."""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import duckdb
+from sqlalchemy import Engine, Table, or_
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from autonomos_pipeline.dcl.canonicalize import canonical_table, ensure_canonical_tables
+from autonomos_pipeline.dcl.store import MATERIALIZED_MODELS, tenant_session
+from autonomos_pipeline.dcl.store.db import TENANT_SETTING
+from schemas import canonical_fields
+from schemas.canonical import ID_FIELDS
+
+ID_NAMESPACE = uuid.UUID("6f1c2d1e-5a0b-4a55-9d7e-0a7f3c1b2e44")
+_CHUNK = 50_000
+
+
+def row_id(tenant_id: str, connection_id: str, entity: str, record_id: str) -> uuid.UUID:
+    """The stable id of a materialized row: the same source record always gets the same id."""
+    return uuid.uuid5(ID_NAMESPACE, f"{tenant_id}/{connection_id}/{entity}/{record_id}")
+
+
+@dataclass
+class MaterializeReport:
+    """What one entity's materialization did."""
+
+    entity: str
+    upserted: int = 0
+    deleted: int = 0
+    batches: int = 0
+
+
+def _pending_rows_sql(entity: str) -> str:
+    """Latest canonical version of each record among not-yet-materialized batches."""
+    return f"""
+        SELECT c.*
+        FROM {canonical_table(entity)} c
+        JOIN canonical_batches l ON l.batch_id = c.batch_id AND l.mapping_version = c.mapping_version
+        WHERE l.materialized_at IS NULL
+        QUALIFY row_number() OVER (
+            PARTITION BY c.connection_id, c."{ID_FIELDS[entity]}"
+            ORDER BY c.ingested_at DESC, c.batch_id DESC, c.row_index DESC) = 1
+    """
+
+
+def materialize_entity(
+    con: duckdb.DuckDBPyConnection, engine: Engine, tenant_id: str, entity: str, source_systems: dict[str, str]
+) -> MaterializeReport:
+    """Upsert the entity's new canonical rows (idempotently) and mark source deletions; return the counts."""
+    ensure_canonical_tables(con)
+    report = MaterializeReport(entity)
+    pending = [
+        r[0]
+        for r in con.execute(
+            "SELECT batch_id FROM canonical_batches WHERE entity = ? AND materialized_at IS NULL", [entity]
+        ).fetchall()
+    ]
+    if not pending:
+        return report
+    report.batches = len(pending)
+    cursor = con.execute(_pending_rows_sql(entity))
+    names = [d[0] for d in cursor.description]
+    model = MATERIALIZED_MODELS[entity]
+    table: Table = model.__table__  # type: ignore[attr-defined]
+    now = datetime.now(UTC)
+    while True:
+        chunk = cursor.fetchmany(_CHUNK)
+        if not chunk:
+            break
+        rows = [_serving_row(dict(zip(names, r, strict=True)), tenant_id, entity, source_systems, now) for r in chunk]
+        report.upserted += sum(1 for r in rows if not r["is_deleted"])
+        report.deleted += sum(1 for r in rows if r["is_deleted"])
+        _upsert(engine, tenant_id, table, entity, rows)
+    con.execute(
+        "UPDATE canonical_batches SET materialized_at = ? WHERE batch_id IN (SELECT unnest(?::VARCHAR[]))",
+        [now, pending],
+    )
+    return report
+
+
+def _serving_row(
+    row: dict[str, Any], tenant_id: str, entity: str, source_systems: dict[str, str], now: datetime
+) -> dict[str, Any]:
+    record_id = row[ID_FIELDS[entity]]
+    out = {f: row[f] for f in canonical_fields(entity)}
+    out.update(
+        id=row_id(tenant_id, row["connection_id"], entity, str(record_id)),
+        tenant_id=uuid.UUID(tenant_id),
+        connection_id=uuid.UUID(row["connection_id"]),
+        source_system=source_systems.get(row["connection_id"], "unknown"),
+        source_record_id=str(row["source_record_id"] or record_id),
+        mapping_version=row["mapping_version"],
+        ingested_at=row["ingested_at"],
+        materialized_at=now,
+        is_deleted=bool(row["is_deleted"]),
+    )
+    return out
+
+
+_LINEAGE_UPDATE = ("connection_id", "source_system", "source_record_id", "mapping_version", "ingested_at")
+
+
+def _update_columns(entity: str, deleted: bool) -> list[str]:
+    if deleted:
+        return ["is_deleted", "ingested_at", "mapping_version"]
+    return [f for f in canonical_fields(entity) if f != ID_FIELDS[entity]] + [*_LINEAGE_UPDATE, "is_deleted"]
+
+
+def _upsert(engine: Engine, tenant_id: str, table: Table, entity: str, rows: list[dict[str, Any]]) -> None:
+    identity = ["tenant_id", "connection_id", ID_FIELDS[entity]]
+    live = [r for r in rows if not r["is_deleted"]]
+    gone = [r for r in rows if r["is_deleted"]]
+    if engine.dialect.name == "postgresql":
+        if live:
+            _pg_copy_upsert(engine, tenant_id, table, entity, live)
+        if gone:
+            _core_upsert(engine, tenant_id, table, identity, _update_columns(entity, True), gone, deletions=True)
+        return
+    if live:
+        _core_upsert(engine, tenant_id, table, identity, _update_columns(entity, False), live)
+    if gone:
+        _core_upsert(engine, tenant_id, table, identity, _update_columns(entity, True), gone, deletions=True)
+
+
+def _core_upsert(
+    engine: Engine,
+    tenant_id: str,
+    table: Table,
+    identity: list[str],
+    update_cols: list[str],
+    rows: list[dict[str, Any]],
+    *,
+    deletions: bool = False,
+) -> None:
+    """INSERT ... ON CONFLICT DO UPDATE that changes a row only when a value differs (so re-runs change nothing)."""
+    dialect_insert = pg_insert if engine.dialect.name == "postgresql" else sqlite_insert
+    if deletions:
+        rows = [{k: v for k, v in r.items() if k in (*identity, "id", "is_deleted", "ingested_at", "mapping_version")}
+                | _deleted_defaults(r) for r in rows]  # fmt: skip
+    stmt = dialect_insert(table)
+    changed = [table.c[c].is_distinct_from(stmt.excluded[c]) for c in update_cols]
+    stmt = stmt.on_conflict_do_update(
+        index_elements=identity,
+        set_={**{c: stmt.excluded[c] for c in update_cols}, "materialized_at": stmt.excluded.materialized_at},
+        where=or_(*changed),
+    )
+    with tenant_session(tenant_id, engine) as s:
+        s.execute(stmt, rows)
+
+
+def _deleted_defaults(row: dict[str, Any]) -> dict[str, Any]:
+    """A deletion of a record never seen before still needs the not-null columns."""
+    return {
+        "source_system": row["source_system"],
+        "source_record_id": row["source_record_id"],
+        "materialized_at": row["materialized_at"],
+        "name": row.get("name") or "(deleted)",
+        **({"last_name": row.get("last_name") or "(deleted)"} if "last_name" in row else {}),
+    }
+
+
+def _pg_copy_upsert(engine: Engine, tenant_id: str, table: Table, entity: str, rows: list[dict[str, Any]]) -> None:
+    """COPY into a temporary staging table, then one INSERT ... ON CONFLICT from it (PostgreSQL bulk path)."""
+    cols = [c.name for c in table.columns]
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    for r in rows:
+        writer.writerow(["\\N" if r.get(c) is None else _csv_value(r[c]) for c in cols])
+    buf.seek(0)
+    identity = ", ".join(f'"{c}"' for c in ("tenant_id", "connection_id", ID_FIELDS[entity]))
+    update_cols = [*_update_columns(entity, False), "materialized_at"]
+    compare = [c for c in update_cols if c != "materialized_at"]
+    col_list = ", ".join(f'"{c}"' for c in cols)
+    raw = engine.raw_connection()
+    try:
+        cur = raw.cursor()
+        cur.execute("SELECT set_config(%s, %s, true)", (TENANT_SETTING, tenant_id))
+        cur.execute(f"CREATE TEMP TABLE _stage (LIKE {table.name} INCLUDING DEFAULTS) ON COMMIT DROP")
+        cur.copy_expert(f"COPY _stage ({col_list}) FROM STDIN WITH (FORMAT csv, NULL '\\N')", buf)
+        cur.execute(
+            f"""INSERT INTO {table.name} ({col_list}) SELECT {col_list} FROM _stage
+                ON CONFLICT ({identity}) DO UPDATE SET
+                {", ".join(f'"{c}" = EXCLUDED."{c}"' for c in update_cols)}
+                WHERE ({", ".join(f'{table.name}."{c}"' for c in compare)})
+                      IS DISTINCT FROM ({", ".join(f'EXCLUDED."{c}"' for c in compare)})"""
+        )
+        raw.commit()
+    except BaseException:
+        raw.rollback()
+        raise
+    finally:
+        raw.close()
+
+
+def _csv_value(value: Any) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def live_record_count(con: duckdb.DuckDBPyConnection, entity: str) -> int:
+    """Records whose latest canonical version is not a deletion: what the serving table must hold."""
+    ensure_canonical_tables(con)
+    row = con.execute(
+        f"""SELECT count(*) FROM (
+                SELECT is_deleted FROM {canonical_table(entity)}
+                QUALIFY row_number() OVER (
+                    PARTITION BY connection_id, "{ID_FIELDS[entity]}"
+                    ORDER BY ingested_at DESC, batch_id DESC, row_index DESC) = 1)
+            WHERE NOT is_deleted"""
+    ).fetchone()
+    return int(row[0]) if row else 0

@@ -1,0 +1,1 @@
+"""Canonical assets: raw tenant rows mapped onto the canonical model, invalid rows quarantined."""

@@ -1,0 +1,1 @@
+"""Materialized assets: canonical rows upserted into the serving store's materialized_<entity> tables."""
