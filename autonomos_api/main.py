@@ -11,6 +11,8 @@ from autonomos_api.api.main import api_router
 from autonomos_api.api.routes import health
 from autonomos_api.core.config import get_settings
 from autonomos_api.core.errors import install_error_handlers
+from autonomos_api.core.throttle import LoginThrottle
+from autonomos_pipeline.dcl.redis_client import get_redis
 
 
 def create_app() -> FastAPI:
@@ -30,6 +32,7 @@ def create_app() -> FastAPI:
             allow_methods=["*"],
             allow_headers=["*"],
         )
+    app.state.login_throttle = LoginThrottle(get_redis())
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(api_router, prefix="/api/v1")

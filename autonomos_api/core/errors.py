@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger(__name__)
@@ -31,9 +32,17 @@ _CODES = {
 class APIError(Exception):
     """An error the API answers with: HTTP status, stable code and message."""
 
-    def __init__(self, status: int, code: str, message: str, **extra: Any) -> None:
+    def __init__(
+        self, status: int, code: str, message: str, *, headers: dict[str, str] | None = None, **extra: Any
+    ) -> None:
         super().__init__(message)
         self.status, self.code, self.message, self.extra = status, code, message, extra
+        self.headers = headers or {}
+
+
+def not_found(what: str) -> APIError:
+    """The error of an id that does not exist in the caller's tenant (foreign ids look exactly the same)."""
+    return APIError(404, "not_found", f"{what} not found")
 
 
 def problem(status: int, code: str, message: str, **extra: Any) -> JSONResponse:
@@ -47,7 +56,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(APIError)
     async def _api_error(_request: Request, exc: APIError) -> JSONResponse:
-        return problem(exc.status, exc.code, exc.message, **exc.extra)
+        response = problem(exc.status, exc.code, exc.message, **exc.extra)
+        response.headers.update(exc.headers)
+        return response
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -66,6 +77,11 @@ def install_error_handlers(app: FastAPI) -> None:
         ]
         summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors) or "invalid request"
         return problem(422, "validation_error", summary, errors=errors)
+
+    @app.exception_handler(DataError)
+    async def _data_error(_request: Request, exc: DataError) -> JSONResponse:
+        log.info("database refused a value: %s", type(exc.orig).__name__)
+        return problem(422, "invalid_value", "a value cannot be stored (out of range or invalid characters)")
 
     @app.exception_handler(Exception)
     async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:

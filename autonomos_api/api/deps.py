@@ -1,0 +1,95 @@
+"""Request dependencies: settings, the verified token, the tenant-scoped session, the current user and roles."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Annotated
+
+import jwt
+from fastapi import Depends, Request
+from fastapi.security import OAuth2PasswordBearer
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from autonomos_api.core.config import Settings, get_settings
+from autonomos_api.core.db import api_engine
+from autonomos_api.core.errors import APIError
+from autonomos_api.core.security import TokenClaims, decode_access_token
+from autonomos_api.core.throttle import LoginThrottle
+from autonomos_api.models.users import ROLE_RANK, Role
+from autonomos_pipeline.dcl.store import RevokedToken, User, tenant_session
+
+oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/login", auto_error=False)
+_BEARER = {"WWW-Authenticate": "Bearer"}
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+def _unauthorized(code: str, message: str) -> APIError:
+    return APIError(401, code, message, headers=_BEARER)
+
+
+def get_claims(settings: SettingsDep, token: Annotated[str | None, Depends(oauth2_scheme)]) -> TokenClaims:
+    """The verified claims of the bearer token; 401 when it is missing, forged, expired or incomplete."""
+    if not token:
+        raise _unauthorized("not_authenticated", "a bearer token is required")
+    try:
+        return decode_access_token(settings, token)
+    except jwt.ExpiredSignatureError:
+        raise _unauthorized("token_expired", "the token has expired; sign in again") from None
+    except jwt.InvalidTokenError:
+        raise _unauthorized("invalid_token", "the token is not valid") from None
+
+
+ClaimsDep = Annotated[TokenClaims, Depends(get_claims)]
+
+
+def get_session(claims: ClaimsDep) -> Iterator[Session]:
+    """A session bound to the token's tenant: it sees and writes only that tenant's rows."""
+    with tenant_session(claims.tenant_id, api_engine()) as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def get_current_user(session: SessionDep, claims: ClaimsDep) -> User:
+    """The token's user: it exists in the token's tenant, is active, and the token was not revoked."""
+    revoked = select(RevokedToken.jti).where(RevokedToken.jti == claims.jti).exists()
+    row = session.execute(
+        select(User, revoked.label("revoked")).where(User.id == claims.user_id, User.tenant_id == claims.tenant_id)
+    ).first()
+    if row is None or not row.User.is_active:
+        raise _unauthorized("invalid_token", "the token's user does not exist or is deactivated")
+    if row.revoked:
+        raise _unauthorized("token_revoked", "the token was revoked by logout; sign in again")
+    user: User = row.User
+    return user
+
+
+CurrentUser = Annotated[User, Depends(get_current_user)]
+
+
+def require_role(minimum: Role) -> Callable[[User], User]:
+    """A dependency that lets through users whose current role is at least `minimum`."""
+
+    def _check(user: CurrentUser) -> User:
+        rank = ROLE_RANK[Role(user.role)] if user.role in ROLE_RANK else -1
+        if rank < ROLE_RANK[minimum]:
+            raise APIError(403, "forbidden", f"this action needs the {minimum.value} role or higher")
+        return user
+
+    return _check
+
+
+MemberUser = Annotated[User, Depends(require_role(Role.MEMBER))]
+AdminUser = Annotated[User, Depends(require_role(Role.ADMIN))]
+
+
+def get_login_throttle(request: Request) -> LoginThrottle:
+    """The application's login throttle."""
+    throttle: LoginThrottle = request.app.state.login_throttle
+    return throttle
+
+
+ThrottleDep = Annotated[LoginThrottle, Depends(get_login_throttle)]

@@ -1,0 +1,1 @@
+"""The Adaptive API Mesh's API: connections, drift events, repairs, mappings and quarantine, under /aam."""
