@@ -4,10 +4,11 @@ from fastapi import APIRouter
 
 from autonomos_api.api.routes import auth, users
 from autonomos_api.api.routes.aam import connections, drift_events, mappings, quarantine, repairs
-from autonomos_api.api.routes.dcl import views
+from autonomos_api.api.routes.dcl import graph, telemetry, views
 
 dcl_router = APIRouter(prefix="/dcl")
-dcl_router.include_router(views.router)
+for module in (views, graph, telemetry):
+    dcl_router.include_router(module.router)
 
 aam_router = APIRouter(prefix="/aam")
 for module in (connections, drift_events, repairs, mappings, quarantine):
