@@ -84,7 +84,7 @@ def infer_type(values: list[Any]) -> FieldType:
     if all(isinstance(v, list) for v in values):
         return FieldType.ARRAY
     kinds = {value_kind(v) for v in values}
-    if kinds <= {"integer"} or kinds <= {"integer", "epoch"} and all(isinstance(v, int) for v in values):
+    if kinds <= {"integer"} or (kinds <= {"integer", "epoch"} and all(isinstance(v, int) for v in values)):
         return FieldType.INTEGER
     if kinds <= {"integer", "decimal", "fraction", "small_number"}:
         return FieldType.NUMBER

@@ -13,20 +13,20 @@ from scipy.optimize import linear_sum_assignment
 from autonomos_pipeline.dcl.mapping.features import FEATURES
 
 PARAMS_PATH = Path(__file__).with_name("params.json")
-_EPS = 1e-6
+MAX_LOG_ODDS = 12.0  # beyond this the dev set cannot tell confidences apart
 
 
 @dataclass(frozen=True)
 class Platt:
-    """Platt scaling of a raw probability: sigmoid(a * logit(p) + b)."""
+    """Platt scaling of a raw log-odds score: sigmoid(a * score + b)."""
 
     a: float = 1.0
     b: float = 0.0
 
-    def __call__(self, p: np.ndarray | float) -> np.ndarray:
+    def __call__(self, score: np.ndarray | float) -> np.ndarray:
         """Calibrated probability."""
-        q = np.clip(np.asarray(p, dtype=np.float64), _EPS, 1 - _EPS)
-        return 1.0 / (1.0 + np.exp(-(self.a * np.log(q / (1 - q)) + self.b)))
+        u = np.clip(np.asarray(score, dtype=np.float64), -50.0, 50.0)
+        return 1.0 / (1.0 + np.exp(-(self.a * u + self.b)))
 
 
 @dataclass(frozen=True)
@@ -90,6 +90,7 @@ class Decided:
 
     choice: int | None  # index into the canonical fields, None = no match
     raw: float  # probability of the choice under the one-of-n-or-none model
+    log_odds: float  # the same, as log-odds against every rival (computed without saturation)
     confidence: float  # calibrated
     probabilities: np.ndarray  # per canonical field, after removing fields claimed by others
     pair_logits: np.ndarray
@@ -121,16 +122,18 @@ def decide(x: np.ndarray, params: ScorerParams) -> list[Decided]:
     """Score, assign one-to-one and calibrate every source field of one table."""
     logits = pair_logits(x, params)
     choices = assign(logits)
-    odds = np.exp(np.clip(logits, -30, 30))
     decided: list[Decided] = []
     for i, choice in enumerate(choices):
-        taken = {c for k, c in enumerate(choices) if c is not None and k != i}
-        row = odds[i].copy()
+        taken = [c for k, c in enumerate(choices) if c is not None and k != i]
+        row = np.concatenate([[0.0], logits[i]])  # column 0 is "no match" with logit 0
         if taken:
-            row[list(taken)] = 0.0
-        total = 1.0 + row.sum()
-        probs = row / total
-        raw = float(probs[choice]) if choice is not None else float(1.0 / total)
+            row[np.asarray(taken) + 1] = -np.inf
+        log_total = float(np.logaddexp.reduce(row))
+        probs = np.exp(row[1:] - log_total)
+        k = 0 if choice is None else choice + 1
+        rivals = np.delete(row, k)
+        log_odds = float(np.clip(row[k] - np.logaddexp.reduce(rivals), -MAX_LOG_ODDS, MAX_LOG_ODDS))
+        raw = float(np.exp(row[k] - log_total))
         platt = params.mapped if choice is not None else params.unmapped
-        decided.append(Decided(choice, raw, float(platt(raw)), probs, logits[i]))
+        decided.append(Decided(choice, raw, log_odds, float(platt(log_odds)), probs, logits[i]))
     return decided

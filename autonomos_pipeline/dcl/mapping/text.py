@@ -92,20 +92,7 @@ ABBREVIATIONS: dict[str, str] = {
 }
 
 # Domain vocabulary used to segment run-together lower-case names such as ``numberofemployees``.
-_SEGMENT_WORDS = """
-account accounts address amount annual billing business city close closed code company contact country created
-currency customer date deal department description domain email employee employees estimated expected first
-forecast full given headquarters id industry job last lead mailing mobile modified name number of opportunity
-owner parent phone postal probability province rating region revenue sales shipping source stage state status
-street surname telephone title type updated value web website zip time stamp on by record user rep
-representative main office work home cell primary secondary line fax size count total annual last first middle
-family legal display close won lost open pipeline category sector vertical created modified update create
-organisation organization person people staff headcount turnover income sales deal deals probability percent
-country territory district county locality town provider origin channel campaign kind class description notes
-summary about bio unit division team role position designation salutation prefix suffix nick birth birthday
-timestamp datetime since from to at in linkedin twitter facebook social url site homepage link tax vat rating
-tier segment priority score health lifecycle
-""".split()
+_SEGMENT_WORDS = ["account", "accounts", "address", "amount", "annual", "billing", "business", "city", "close", "closed", "code", "company", "contact", "country", "created", "currency", "customer", "date", "deal", "department", "description", "domain", "email", "employee", "employees", "estimated", "expected", "first", "forecast", "full", "given", "headquarters", "id", "industry", "job", "last", "lead", "mailing", "mobile", "modified", "name", "number", "of", "opportunity", "owner", "parent", "phone", "postal", "probability", "province", "rating", "region", "revenue", "sales", "shipping", "source", "stage", "state", "status", "street", "surname", "telephone", "title", "type", "updated", "value", "web", "website", "zip", "time", "stamp", "on", "by", "record", "user", "rep", "representative", "main", "office", "work", "home", "cell", "primary", "secondary", "line", "fax", "size", "count", "total", "annual", "last", "first", "middle", "family", "legal", "display", "close", "won", "lost", "open", "pipeline", "category", "sector", "vertical", "created", "modified", "update", "create", "organisation", "organization", "person", "people", "staff", "headcount", "turnover", "income", "sales", "deal", "deals", "probability", "percent", "country", "territory", "district", "county", "locality", "town", "provider", "origin", "channel", "campaign", "kind", "class", "description", "notes", "summary", "about", "bio", "unit", "division", "team", "role", "position", "designation", "salutation", "prefix", "suffix", "nick", "birth", "birthday", "timestamp", "datetime", "since", "from", "to", "at", "in", "linkedin", "twitter", "facebook", "social", "url", "site", "homepage", "link", "tax", "vat", "rating", "tier", "segment", "priority", "score", "health", "lifecycle"]
 
 
 def fold(text: str) -> str:
@@ -123,7 +110,8 @@ def _strip_affixes(part: str) -> str:
             part, low = part[: -len(suffix)], low[: -len(suffix)]
             break
     if _ADDRESS_SLOT.match(low):
-        return "address_" + part[len("address1_") :]
+        slot = "address_" if low.startswith("address1_") else "other_address_"
+        return slot + part[len("address1_") :]
     for prefix in _AFFIX_PREFIXES:
         if low.startswith(prefix) and len(low) > len(prefix) + 1:
             return part[len(prefix) :]
@@ -170,7 +158,7 @@ def raw_tokens(name: str) -> list[str]:
     global _VOCAB
     if not _VOCAB:
         _VOCAB = _vocabulary()
-    parts = [p for p in re.split(r"[./\\]", name.strip()) if p]
+    parts = [p for p in re.split(r"[./\\]", name.strip()) if p][-2:]  # dot paths: the leaf and its parent
     tokens: list[str] = []
     for part in parts:
         part = _strip_affixes(part)

@@ -45,7 +45,7 @@ class Prediction:
     field: str
     label: str | None
     choice: str | None
-    raw: float
+    raw: float  # log-odds of the choice against every rival
 
     @property
     def correct(self) -> bool:
@@ -108,9 +108,8 @@ def fit_pair_model(
 
 
 def fit_platt(raw: np.ndarray, correct: np.ndarray) -> Platt:
-    """Platt scaling of the raw decision probability against correctness."""
-    q = np.clip(raw, 1e-6, 1 - 1e-6)
-    u = np.log(q / (1 - q))
+    """Platt scaling of the decision's log-odds against correctness."""
+    u = np.clip(raw, -50.0, 50.0)
     y = correct.astype(float)
 
     def loss(theta: np.ndarray) -> tuple[float, np.ndarray]:
@@ -129,17 +128,14 @@ def fit_platt(raw: np.ndarray, correct: np.ndarray) -> Platt:
 
 
 def choose_threshold(conf: np.ndarray, correct: np.ndarray, target: float = TARGET_PRECISION) -> float:
-    """Lowest confidence t such that every cut at or above t is right at least `target` of the time."""
+    """Lowest confidence t such that the decisions at or above t are right at least `target` of the time."""
     order = np.argsort(-conf)
     c, k = conf[order], correct[order].astype(float)
     precision = np.cumsum(k) / np.arange(1, len(k) + 1)
-    ok = precision >= target
-    if not ok.any():
+    ok = np.flatnonzero(precision >= target)
+    if len(ok) == 0:
         return 0.999
-    last = len(ok) - 1 if ok.all() else int(np.argmin(ok)) - 1
-    if last < 0:
-        return 0.999
-    return float(min(0.999, max(0.5, c[last] - 1e-6)))
+    return float(min(0.999, max(0.5, c[ok[-1]] - 1e-6)))
 
 
 def predict(tables: Sequence[LabelledTable], params: ScorerParams) -> list[Prediction]:
@@ -148,7 +144,7 @@ def predict(tables: Sequence[LabelledTable], params: ScorerParams) -> list[Predi
     for t in tables:
         for i, d in enumerate(decide(t.features, params)):
             choice = t.canonical[d.choice] if d.choice is not None else None
-            out.append(Prediction(t.system, t.entity, t.schema.fields[i].name, t.labels[i], choice, d.raw))
+            out.append(Prediction(t.system, t.entity, t.schema.fields[i].name, t.labels[i], choice, d.log_odds))
     return out
 
 
