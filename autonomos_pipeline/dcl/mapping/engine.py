@@ -22,6 +22,7 @@ from autonomos_pipeline.dcl.mapping.memory import DuckDBMemory
 from autonomos_pipeline.dcl.mapping.scorer import Decided, ScorerParams, decide, load_params
 from autonomos_pipeline.dcl.mapping.text import normalise
 from autonomos_pipeline.dcl.mapping.types import (
+    Decision,
     Embedder,
     FieldSuggestion,
     LLMAdvisor,
@@ -158,6 +159,7 @@ class MappingEngine:
             for j in order[:MAX_CANDIDATES]
             if table.fields[j] != choice and dec.probabilities[j] >= 0.01
         ][: MAX_CANDIDATES - 1]
+        decision: Decision
         if choice is None:
             decision = "unmapped"
         elif confidence >= self.auto_threshold:

@@ -44,7 +44,56 @@ def _phrases(text: str) -> frozenset[str]:
 
 
 _STAGES = frozenset(
-    ["prospecting", "qualification", "needs", "analysis", "value", "proposition", "id", "decision", "makers", "perception", "analysis", "proposal", "price", "quote", "negotiation", "review", "closed", "won", "closed", "lost", "appointmentscheduled", "qualifiedtobuy", "presentationscheduled", "decisionmakerboughtin", "contractsent", "closedwon", "closedlost", "discovery", "demo", "lead", "qualified", "proposal", "sent", "negotiating", "contract", "sent", "won", "lost", "develop", "propose", "close", "solution", "evaluation", "commit", "pipeline", "best", "case", "upside"]
+    [
+        "prospecting",
+        "qualification",
+        "needs",
+        "analysis",
+        "value",
+        "proposition",
+        "id",
+        "decision",
+        "makers",
+        "perception",
+        "analysis",
+        "proposal",
+        "price",
+        "quote",
+        "negotiation",
+        "review",
+        "closed",
+        "won",
+        "closed",
+        "lost",
+        "appointmentscheduled",
+        "qualifiedtobuy",
+        "presentationscheduled",
+        "decisionmakerboughtin",
+        "contractsent",
+        "closedwon",
+        "closedlost",
+        "discovery",
+        "demo",
+        "lead",
+        "qualified",
+        "proposal",
+        "sent",
+        "negotiating",
+        "contract",
+        "sent",
+        "won",
+        "lost",
+        "develop",
+        "propose",
+        "close",
+        "solution",
+        "evaluation",
+        "commit",
+        "pipeline",
+        "best",
+        "case",
+        "upside",
+    ]
 )
 _STAGE_PHRASES = frozenset(
     {
@@ -115,7 +164,42 @@ _DEPARTMENT = _phrases(
     comptabilite, ventas, compras, finanzas, ict, logistics"""
 )
 _TITLE_WORDS = frozenset(
-    ["ceo", "cfo", "cto", "coo", "cio", "cmo", "vp", "vice", "president", "director", "manager", "head", "engineer", "analyst", "consultant", "specialist", "officer", "founder", "owner", "partner", "lead", "chief", "executive", "coordinator", "administrator", "assistant", "developer", "architect", "geschaftsfuhrer", "leiter", "directeur", "gerente", "jefe", "responsable"]
+    [
+        "ceo",
+        "cfo",
+        "cto",
+        "coo",
+        "cio",
+        "cmo",
+        "vp",
+        "vice",
+        "president",
+        "director",
+        "manager",
+        "head",
+        "engineer",
+        "analyst",
+        "consultant",
+        "specialist",
+        "officer",
+        "founder",
+        "owner",
+        "partner",
+        "lead",
+        "chief",
+        "executive",
+        "coordinator",
+        "administrator",
+        "assistant",
+        "developer",
+        "architect",
+        "geschaftsfuhrer",
+        "leiter",
+        "directeur",
+        "gerente",
+        "jefe",
+        "responsable",
+    ]
 )
 
 KINDS: tuple[str, ...] = (
@@ -247,7 +331,61 @@ def _countries() -> frozenset[str]:
             if hasattr(c, attr):
                 names.add(str(getattr(c, attr)).lower())
     names.update(
-        ["usa", "us", "uk", "england", "scotland", "deutschland", "allemagne", "alemania", "germania", "frankreich", "francia", "espana", "espagne", "spanien", "italien", "italie", "italia", "niederlande", "nederland", "pays-bas", "holanda", "paises", "bajos", "schweiz", "suisse", "suiza", "svizzera", "osterreich", "autriche", "belgien", "belgique", "belgica", "belgie", "royaume-uni", "reino", "unido", "vereinigtes", "konigreich", "etats-unis", "estados", "unidos", "vereinigte", "staaten", "brasil", "bresil", "mexique", "mexiko", "japon", "japan", "china", "chine", "inde", "indien"]
+        [
+            "usa",
+            "us",
+            "uk",
+            "england",
+            "scotland",
+            "deutschland",
+            "allemagne",
+            "alemania",
+            "germania",
+            "frankreich",
+            "francia",
+            "espana",
+            "espagne",
+            "spanien",
+            "italien",
+            "italie",
+            "italia",
+            "niederlande",
+            "nederland",
+            "pays-bas",
+            "holanda",
+            "paises",
+            "bajos",
+            "schweiz",
+            "suisse",
+            "suiza",
+            "svizzera",
+            "osterreich",
+            "autriche",
+            "belgien",
+            "belgique",
+            "belgica",
+            "belgie",
+            "royaume-uni",
+            "reino",
+            "unido",
+            "vereinigtes",
+            "konigreich",
+            "etats-unis",
+            "estados",
+            "unidos",
+            "vereinigte",
+            "staaten",
+            "brasil",
+            "bresil",
+            "mexique",
+            "mexiko",
+            "japon",
+            "japan",
+            "china",
+            "chine",
+            "inde",
+            "indien",
+        ]
     )
     names.update({"united states of america", "great britain", "south korea", "the netherlands"})
     return frozenset(names)
@@ -317,10 +455,7 @@ def value_kind(value: Any) -> str | None:
         return "boolean"
     if isinstance(value, datetime):
         return "datetime"
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        text = repr(value)
-    else:
-        text = str(value).strip()
+    text = repr(value) if isinstance(value, int | float) else str(value).strip()
     if not text:
         return None
     low = text.lower()
