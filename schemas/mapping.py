@@ -24,6 +24,9 @@ class FieldMapping(BaseModel):
 
     source_field: str = Field(min_length=1)
     canonical_field: str = Field(min_length=1)
+    previous_source_fields: list[str] = Field(
+        default_factory=list, description="names the field had before a repaired rename; read when it is absent"
+    )
     normaliser: str | None = Field(None, description="name of the normaliser in schemas.normalize, if any")
     confidence: float = Field(1.0, ge=0.0, le=1.0)
 

@@ -15,8 +15,8 @@ import duckdb
 import pyarrow as pa
 from sqlalchemy import Engine, delete, insert, select
 
-from autonomos_pipeline.dcl.mappings import AWAITING_REVIEW, active_version, ensure_first_mapping, latest_schema
-from autonomos_pipeline.dcl.store import Connection, QuarantineRecord, RepairProposal, tenant_session
+from autonomos_pipeline.dcl.mappings import AWAITING_REVIEW, active_version
+from autonomos_pipeline.dcl.store import Connection, DriftEvent, QuarantineRecord, tenant_session
 from autonomos_pipeline.dcl.warehouse import ensure_raw_tables
 from schemas import canonical_fields, required_fields
 from schemas.canonical import ID_FIELDS
@@ -74,7 +74,8 @@ def ensure_canonical_tables(con: duckdb.DuckDBPyConnection) -> None:
             batch_id VARCHAR PRIMARY KEY, connection_id VARCHAR NOT NULL, stream VARCHAR NOT NULL,
             entity VARCHAR NOT NULL, mapping_version INTEGER NOT NULL, read_count BIGINT NOT NULL,
             canonical_count BIGINT NOT NULL, quarantined_count BIGINT NOT NULL,
-            canonicalized_at TIMESTAMPTZ NOT NULL, materialized_at TIMESTAMPTZ)"""
+            canonicalized_at TIMESTAMPTZ NOT NULL, materialized_at TIMESTAMPTZ,
+            state VARCHAR NOT NULL DEFAULT 'canonical')"""
     )
 
 
@@ -127,6 +128,18 @@ def _quote_path(source_field: str) -> str:
     return "$." + json.dumps(source_field)
 
 
+def blocked_fingerprints(session: Any, connection_id: uuid.UUID, stream: str) -> set[str]:
+    """Fingerprints with drift not yet repaired or approved: their rows wait in quarantine for a person."""
+    rows = session.scalars(
+        select(DriftEvent.to_fingerprint).where(
+            DriftEvent.connection_id == connection_id,
+            DriftEvent.stream == stream,
+            DriftEvent.status.in_(("open", "awaiting_review")),
+        )
+    )
+    return set(rows)
+
+
 def canonicalize_stream(
     *,
     con: duckdb.DuckDBPyConnection,
@@ -137,31 +150,29 @@ def canonicalize_stream(
     entity: str,
     force: bool = False,
 ) -> StreamResult:
-    """Canonicalize the stream's batches that the active mapping has not processed yet (all of them if force)."""
+    """Canonicalize the stream's batches the active mapping has not processed yet (all of them if force).
+
+    Batches read with a drifted schema that is not repaired yet, and every batch of a stream without a mapping,
+    wait in quarantine with the reason "awaiting mapping review" and are processed again once that changes.
+    """
     cid = str(connection.id)
     with tenant_session(tenant_id, engine) as s:
         version = active_version(s, connection.id, stream)
-        pending = s.scalar(
-            select(RepairProposal.id).where(
-                RepairProposal.connection_id == connection.id,
-                RepairProposal.stream == stream,
-                RepairProposal.status == "pending",
-            )
-        )
-    mapping_version = version.version if version else 0
-    result = StreamResult(cid, stream, version.version if version else None, waiting_for_review=pending is not None)
-    done_filter = (
-        "" if force else "AND b.batch_id NOT IN (SELECT batch_id FROM canonical_batches WHERE mapping_version = ?)"
-    )
-    params: list[Any] = [cid, stream] + ([] if force else [mapping_version])
-    batch_ids = [
-        r[0]
-        for r in con.execute(
-            f"SELECT b.batch_id FROM raw_batches b WHERE b.connection_id = ? AND b.stream = ? {done_filter} "
-            "ORDER BY b.ingested_at, b.batch_id",
-            params,
-        ).fetchall()
-    ]
+        blocked = blocked_fingerprints(s, connection.id, stream)
+    number = version.version if version else 0
+    result = StreamResult(cid, stream, version.version if version else None, waiting_for_review=bool(blocked))
+    batches = con.execute(
+        """SELECT b.batch_id, b.fingerprint, l.mapping_version, l.state
+           FROM raw_batches b LEFT JOIN canonical_batches l USING (batch_id)
+           WHERE b.connection_id = ? AND b.stream = ? ORDER BY b.ingested_at, b.batch_id""",
+        [cid, stream],
+    ).fetchall()
+    todo: dict[str, list[str]] = {"canonical": [], "awaiting_review": []}
+    for batch_id, fingerprint, done_version, done_state in batches:
+        state = "awaiting_review" if version is None or fingerprint in blocked else "canonical"
+        if force or done_version != number or done_state != state:
+            todo[state].append(batch_id)
+    batch_ids = todo["canonical"] + todo["awaiting_review"]
     if not batch_ids:
         return result
     result.batches = len(batch_ids)
@@ -174,11 +185,13 @@ def canonicalize_stream(
                 QuarantineRecord.batch_id.in_(batch_ids), QuarantineRecord.entity.is_not(None)
             )
         )
-    if version is None:
-        _quarantine_all(con, engine, tenant_id, connection, stream, entity, batch_ids, result)
-        return result
-    mapping = {m["canonical_field"]: m for m in version.fields}
-    _apply_mapping(con, engine, tenant_id, connection, stream, entity, batch_ids, mapping, version.version, result)
+    if todo["awaiting_review"]:
+        _quarantine_all(con, engine, tenant_id, connection, stream, entity, todo["awaiting_review"], number, result)
+    if todo["canonical"] and version is not None:
+        mapping = {m["canonical_field"]: m for m in version.fields}
+        _apply_mapping(
+            con, engine, tenant_id, connection, stream, entity, todo["canonical"], mapping, version.version, result
+        )
     return result
 
 
@@ -190,6 +203,7 @@ def _quarantine_all(
     stream: str,
     entity: str,
     batch_ids: list[str],
+    version: int,
     result: StreamResult,
 ) -> None:
     rows = con.execute(
@@ -214,9 +228,10 @@ def _quarantine_all(
             for b, rid, p in rows
         ],
     )
-    _ledger(con, batch_ids, str(connection.id), stream, entity, 0)
-    result.read = result.quarantined = len(rows)
-    result.reasons[AWAITING_REVIEW] = len(rows)
+    _ledger(con, batch_ids, str(connection.id), stream, entity, version, state="awaiting_review")
+    result.read += len(rows)
+    result.quarantined += len(rows)
+    result.reasons[AWAITING_REVIEW] = result.reasons.get(AWAITING_REVIEW, 0) + len(rows)
 
 
 def _apply_mapping(
@@ -238,20 +253,23 @@ def _apply_mapping(
         if m is None:
             selects.append(f'NULL::VARCHAR AS "{f}"')
             continue
-        expr = f"json_extract_string(payload, '{_quote_path(m['source_field']).replace(chr(39), chr(39) * 2)}')"
+        paths = [m["source_field"], *m.get("previous_source_fields", [])]
+        extracts = [f"json_extract_string(payload, '{_quote_path(p).replace(chr(39), chr(39) * 2)}')" for p in paths]
+        expr = extracts[0] if len(extracts) == 1 else f"coalesce({', '.join(extracts)})"
         normaliser = m.get("normaliser") or DEFAULT_NORMALISER[(entity, f)]
         selects.append(f'{_str_sql(expr) if normaliser == "str" else expr} AS "{f}"')
-    arrow: pa.Table = con.execute(
+    arrow: pa.Table = con.sql(
         f"""SELECT batch_id, row_index, source_record_id, ingested_at, is_deleted, payload, {", ".join(selects)}
             FROM raw_records WHERE batch_id IN (SELECT unnest(?::VARCHAR[]))
             ORDER BY ingested_at, batch_id, row_index""",
-        [batch_ids],
+        params=[batch_ids],
     ).to_arrow_table()
     n = arrow.num_rows
     deleted = arrow.column("is_deleted").to_pylist()
     columns: dict[str, list[Any]] = {}
     row_errors: list[list[dict[str, Any]]] = [[] for _ in range(n)]
-    for f in fields:
+    hint_fields = set(_PHONE_COUNTRY.values())
+    for f in sorted(fields, key=lambda name: name not in hint_fields):  # countries first: phones need them
         raw_values = arrow.column(f).to_pylist()
         m = mapping.get(f)
         normaliser = (m.get("normaliser") if m else None) or DEFAULT_NORMALISER[(entity, f)]
@@ -312,7 +330,9 @@ def _apply_mapping(
         r, c, q = counts.get(batch_col[i], (0, 0, 0))
         counts[batch_col[i]] = (r + 1, c + (0 if row_errors[i] else 1), q + (1 if row_errors[i] else 0))
     _ledger(con, batch_ids, str(connection.id), stream, entity, version, counts)
-    result.read, result.canonical, result.quarantined = n, len(good), len(bad)
+    result.read += n
+    result.canonical += len(good)
+    result.quarantined += len(bad)
     for i in bad:
         for err in row_errors[i]:
             result.reasons[err["reason"]] = result.reasons.get(err["reason"], 0) + 1
@@ -403,6 +423,7 @@ def _ledger(
     entity: str,
     version: int,
     counts: dict[str, tuple[int, int, int]] | None = None,
+    state: str = "canonical",
 ) -> None:
     now = datetime.now(UTC)
     if counts is None:
@@ -417,8 +438,8 @@ def _ledger(
     for b in batch_ids:
         read, canon, quar = counts.get(b, (0, 0, 0))
         con.execute(
-            "INSERT INTO canonical_batches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)",
-            [b, connection_id, stream, entity, version, read, canon, quar, now],
+            "INSERT INTO canonical_batches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?)",
+            [b, connection_id, stream, entity, version, read, canon, quar, now, state],
         )
 
 
@@ -460,17 +481,10 @@ def streams_for_entity(
 def canonicalize_entity(
     con: duckdb.DuckDBPyConnection, engine: Engine, tenant_id: str, entity: str
 ) -> list[StreamResult]:
-    """Canonicalize every stream of the tenant that holds entity, giving first-seen streams their first mapping."""
-    results = []
-    for connection, stream, _ in streams_for_entity(con, engine, tenant_id, entity):
-        with tenant_session(tenant_id, engine) as s:
-            has_version = active_version(s, connection.id, stream) is not None
-            schema = None if has_version else latest_schema(s, connection.id, stream)
-        if schema is not None:
-            ensure_first_mapping(engine, tenant_id, connection.id, stream, schema)
-        results.append(
-            canonicalize_stream(
-                con=con, engine=engine, tenant_id=tenant_id, connection=connection, stream=stream, entity=entity
-            )
+    """Canonicalize every stream of the tenant that holds entity."""
+    return [
+        canonicalize_stream(
+            con=con, engine=engine, tenant_id=tenant_id, connection=connection, stream=stream, entity=entity
         )
-    return results
+        for connection, stream, _ in streams_for_entity(con, engine, tenant_id, entity)
+    ]

@@ -41,6 +41,7 @@ class StreamReport:
     deleted: int = 0
     batch_ids: list[str] = field(default_factory=list)
     new_schema: bool = False
+    schema: SourceSchema | None = None
 
 
 @dataclass
@@ -173,7 +174,7 @@ def _ingest_stream(
     batch_size: int,
 ) -> StreamReport:
     stream = schema.stream
-    report = StreamReport(stream=stream, fingerprint=schema.fingerprint, columns=schema.field_names)
+    report = StreamReport(stream=stream, fingerprint=schema.fingerprint, columns=schema.field_names, schema=schema)
     report.new_schema = _record_snapshot(engine, tenant_id, connection.id, schema)
     cursor = _load_cursor(engine, tenant_id, connection.id, stream)
     id_column = schema.primary_key[0] if schema.primary_key else None

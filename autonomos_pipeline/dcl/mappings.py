@@ -6,6 +6,7 @@ import logging
 import re
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Engine, func, select, update
@@ -65,14 +66,21 @@ def entity_for_stream(stream: str) -> str | None:
     return None
 
 
-def field_mappings(mapping: dict[str, str], entity: str, confidences: dict[str, float]) -> list[dict[str, Any]]:
+def field_mappings(
+    mapping: dict[str, str],
+    entity: str,
+    confidences: dict[str, float],
+    previous: dict[str, list[str]] | None = None,
+) -> list[dict[str, Any]]:
     """Validated field mappings (source -> canonical + its default normaliser) as stored JSON."""
+    previous = previous or {}
     out = [
         FieldMapping(
             source_field=src,
             canonical_field=dst,
             normaliser=DEFAULT_NORMALISER.get((entity, dst)),
             confidence=round(confidences.get(src, 1.0), 5),
+            previous_source_fields=previous.get(src, []),
         ).model_dump()
         for src, dst in mapping.items()
     ]
@@ -133,6 +141,7 @@ def create_version(
         created_by=created_by,
         confidence=round(confidence, 5),
         is_active=True,
+        activated_at=datetime.now(UTC),
     )
     session.add(row)
     session.flush()
@@ -151,6 +160,7 @@ def activate_version(session: Session, version_id: uuid.UUID) -> MappingVersionR
     )
     session.flush()
     row.is_active = True
+    row.activated_at = datetime.now(UTC)
     session.flush()
     return row
 

@@ -7,6 +7,9 @@ from typing import Any, Literal, Protocol
 
 import numpy as np
 
+from autonomos_pipeline.dcl.llm.base import LLMAdvisor as LLMAdvisor
+from autonomos_pipeline.dcl.llm.base import LLMChoice as LLMChoice
+
 Decision = Literal["auto", "review", "unmapped"]
 
 
@@ -18,14 +21,6 @@ class MemoryHit:
     similarity: float
     source_field: str
     tenant_id: str
-
-
-@dataclass(frozen=True)
-class LLMChoice:
-    """An LLM advisor's answer: a canonical field (or None for no match) and its stated confidence."""
-
-    canonical_field: str | None
-    confidence: float
 
 
 class Embedder(Protocol):
@@ -53,16 +48,6 @@ class MappingMemory(Protocol):
 
     def query(self, tenant_id: str | None, vector: np.ndarray, entity: str, k: int = 5) -> list[MemoryHit]:
         """Return the k most similar approved decisions for the entity, best first."""
-        ...
-
-
-class LLMAdvisor(Protocol):
-    """Chooses among at most five candidates for one field; None means unavailable or failed."""
-
-    def choose(
-        self, *, entity: str, field_profile: dict[str, Any], candidates: list[str], tenant_id: str | None
-    ) -> LLMChoice | None:
-        """Return the advisor's choice, or None to fall back to the engine's own result."""
         ...
 
 

@@ -144,6 +144,7 @@ class MappingVersionRow(TenantScoped, Base):
     confidence: Mapped[float] = mapped_column(Numeric(6, 5, asdecimal=False))
     is_active: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    activated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class DriftEvent(TenantScoped, Base):
@@ -157,6 +158,7 @@ class DriftEvent(TenantScoped, Base):
     to_fingerprint: Mapped[str] = mapped_column(String(64))
     severity: Mapped[str] = mapped_column(String(16))
     changes: Mapped[list[Any]] = mapped_column(JSON)
+    # open -> repaired | awaiting_review -> resolved | rejected
     status: Mapped[str] = mapped_column(String(16), default="open")
     detected_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 

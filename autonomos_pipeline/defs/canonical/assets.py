@@ -4,6 +4,7 @@ import dagster as dg
 
 from autonomos_pipeline.dcl.canonicalize import canonical_table, canonicalize_entity, reconcile
 from autonomos_pipeline.dcl.events import publish
+from autonomos_pipeline.defs.automation.conditions import follows_upstream
 from autonomos_pipeline.defs.partitions import tenants
 from autonomos_pipeline.defs.raw.assets import CONNECTOR_TYPES
 from autonomos_pipeline.defs.resources import ServingStoreResource, WarehouseResource
@@ -26,8 +27,8 @@ def build_canonical_asset(entity: str) -> dg.AssetsDefinition:
         partitions_def=tenants,
         group_name="canonical",
         kinds={"duckdb", "python"},
-        deps=[f"raw_{t}" for t in CONNECTOR_TYPES],
-        automation_condition=dg.AutomationCondition.eager(),
+        deps=[*(f"raw_{t}" for t in CONNECTOR_TYPES), "stream_mappings"],
+        automation_condition=follows_upstream,
         description=f"The tenant's {entity} records under their active mapping; invalid rows go to quarantine.",
         check_specs=[
             dg.AssetCheckSpec("reconciles", asset=name, description="read = canonical + quarantined for every batch"),

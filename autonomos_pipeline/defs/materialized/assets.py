@@ -6,6 +6,7 @@ from sqlalchemy import func, select
 from autonomos_pipeline.dcl.events import publish
 from autonomos_pipeline.dcl.serve import live_record_count, materialize_entity
 from autonomos_pipeline.dcl.store import MATERIALIZED_MODELS, Connection
+from autonomos_pipeline.defs.automation.conditions import follows_upstream
 from autonomos_pipeline.defs.canonical.assets import ENTITY_ASSETS
 from autonomos_pipeline.defs.partitions import tenants
 from autonomos_pipeline.defs.resources import ServingStoreResource, WarehouseResource
@@ -28,7 +29,7 @@ def build_materialized_asset(entity: str) -> dg.AssetsDefinition:
         group_name="materialized",
         kinds={"postgres", "sqlalchemy"},
         deps=[ENTITY_ASSETS[entity]],
-        automation_condition=dg.AutomationCondition.eager(),
+        automation_condition=follows_upstream,
         description=f"The serving table {name}: the latest canonical version of each {entity}, with lineage.",
         check_specs=[
             dg.AssetCheckSpec(

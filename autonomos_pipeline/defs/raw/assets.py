@@ -1,9 +1,12 @@
 """raw_<connector> assets: read every connection of that type the tenant has into its DuckDB warehouse."""
 
+from collections.abc import Sequence
+
 import dagster as dg
 from sqlalchemy import select
 
 from autonomos_pipeline.dcl.ingest import ConnectionReport, ingest_connection
+from autonomos_pipeline.dcl.repair import detect_drift
 from autonomos_pipeline.dcl.store import Connection
 from autonomos_pipeline.dcl.warehouse import batch_row_counts
 from autonomos_pipeline.defs.partitions import tenants
@@ -40,6 +43,28 @@ def _metadata(reports: list[ConnectionReport]) -> dict[str, dg.MetadataValue]:
     }
 
 
+def _detect_drift(
+    serving_store: ServingStoreResource,
+    tenant_id: str,
+    connections: Sequence[Connection],
+    reports: list[ConnectionReport],
+) -> list[dict[str, object]]:
+    """Record drift for every stream whose schema moved away from its active mapping's (events + journal)."""
+    by_id = {str(c.id): c for c in connections}
+    found: list[dict[str, object]] = []
+    for report in reports:
+        for stream in report.streams:
+            if stream.schema is None:
+                continue
+            event = detect_drift(serving_store.engine, tenant_id, by_id[report.connection_id].id, stream.schema)
+            if event is not None and event.status in ("open", "awaiting_review"):
+                found.append(
+                    {"connection": report.name, "stream": stream.stream, "severity": event.severity,
+                     "drift_event_id": str(event.id), "changes": event.changes}
+                )  # fmt: skip
+    return found
+
+
 def build_raw_asset(system: str) -> dg.AssetsDefinition:
     """The raw asset of one connector type."""
     check_name = "batches_complete"
@@ -55,7 +80,12 @@ def build_raw_asset(system: str) -> dg.AssetsDefinition:
                 check_name,
                 asset=f"raw_{system}",
                 description="every batch written holds exactly the rows the connector delivered",
-            )
+            ),
+            dg.AssetCheckSpec(
+                "schema_drift",
+                asset=f"raw_{system}",
+                description="each stream's schema matches the one its active mapping was made for",
+            ),
         ],
     )
     def _raw(
@@ -82,6 +112,7 @@ def build_raw_asset(system: str) -> dg.AssetsDefinition:
             reasons = "; ".join(f"{r.name}: {r.error}" for r in transient + terminal)
             raise dg.Failure(description=f"{len(transient + terminal)} {system} connection(s) failed: {reasons}")
         mismatched = {bid: c for bid, c in counts.items() if c[0] != c[1]}
+        drift = _detect_drift(serving_store, tenant_id, connections, reports)
         return dg.MaterializeResult(
             metadata=_metadata(reports),
             check_results=[
@@ -89,7 +120,17 @@ def build_raw_asset(system: str) -> dg.AssetsDefinition:
                     check_name=check_name,
                     passed=not mismatched,
                     metadata={"batches": len(counts), "mismatched": dg.MetadataValue.json(mismatched)},
-                )
+                ),
+                dg.AssetCheckResult(
+                    check_name="schema_drift",
+                    passed=not drift,
+                    severity=(
+                        dg.AssetCheckSeverity.ERROR
+                        if any(d["severity"] in ("critical", "high") for d in drift)
+                        else dg.AssetCheckSeverity.WARN
+                    ),
+                    metadata={"drift": dg.MetadataValue.json(drift)},
+                ),
             ],
         )
 
