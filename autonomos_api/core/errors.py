@@ -83,6 +83,14 @@ def install_error_handlers(app: FastAPI) -> None:
         log.info("database refused a value: %s", type(exc.orig).__name__)
         return problem(422, "invalid_value", "a value cannot be stored (out of range or invalid characters)")
 
+    @app.exception_handler(ValueError)
+    async def _value_error(_request: Request, exc: ValueError) -> JSONResponse:
+        # PostgreSQL cannot store NUL characters; psycopg2 refuses them before the query is sent.
+        if "NUL (0x00)" in str(exc):
+            return problem(422, "invalid_characters", "text values must not contain NUL (0x00) characters")
+        log.error("unhandled error: ValueError", exc_info=exc)
+        return problem(500, "internal_error", "an unexpected error occurred")
+
     @app.exception_handler(Exception)
     async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error: %s", type(exc).__name__)
