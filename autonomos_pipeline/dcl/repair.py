@@ -313,11 +313,18 @@ def approve_proposal(
                 raise ReviewError(f"{dst!r} is not a canonical {proposal.entity} field")
         mapping: dict[str, str] = {}
         previous: dict[str, list[str]] = {}
+        base = s.get(MappingVersionRow, proposal.base_version_id) if proposal.base_version_id else None
+        base_source = {m["canonical_field"]: m for m in base.fields} if base else {}
         for src, f in fields.items():
             dst = overrides[src] if src in overrides else f.get("canonical_field")
-            if dst is not None:
-                mapping[src] = dst
-                previous[src] = list(f.get("previous_source_fields", []))
+            if dst is None:
+                continue
+            mapping[src] = dst
+            previous[src] = list(f.get("previous_source_fields", []))
+            before = base_source.get(dst)
+            if before is not None and before["source_field"] != src and before["source_field"] not in fields:
+                # a person confirmed a rename: rows read before it keep their value through the old name
+                previous[src] = [before["source_field"], *before.get("previous_source_fields", [])]
         if len(set(mapping.values())) != len(mapping):
             raise ReviewError("two source fields are mapped to the same canonical field")
         missing = [f for f in required_fields(proposal.entity) if f not in mapping.values()]

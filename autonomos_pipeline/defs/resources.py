@@ -59,5 +59,8 @@ defs = dg.Definitions(
     resources={
         "serving_store": ServingStoreResource(),
         "warehouse": WarehouseResource(),
-    }
+    },
+    # One tenant's steps share its DuckDB file (a single writer) and the mapping engine's model: run them in one
+    # process, in order. Tenants run in parallel as separate runs (see dagster.yaml's per-tenant run limit).
+    executor=dg.in_process_executor,
 )
