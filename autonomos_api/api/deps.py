@@ -1,8 +1,11 @@
-"""Request dependencies: settings, the verified token, the tenant-scoped session, the current user and roles."""
+"""Request dependencies: settings, the verified token, the tenant-scoped session, the current user and roles.
+
+Dependencies that do no I/O are async so they run on the event loop instead of costing a worker-thread hop.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Annotated
 
 import jwt
@@ -22,14 +25,20 @@ from autonomos_pipeline.dcl.store import RevokedToken, User, tenant_session
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/login", auto_error=False)
 _BEARER = {"WWW-Authenticate": "Bearer"}
 
-SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+async def settings() -> Settings:
+    """The current settings (async: a cached lookup needs no worker thread)."""
+    return get_settings()
+
+
+SettingsDep = Annotated[Settings, Depends(settings)]
 
 
 def _unauthorized(code: str, message: str) -> APIError:
     return APIError(401, code, message, headers=_BEARER)
 
 
-def get_claims(settings: SettingsDep, token: Annotated[str | None, Depends(oauth2_scheme)]) -> TokenClaims:
+async def get_claims(settings: SettingsDep, token: Annotated[str | None, Depends(oauth2_scheme)]) -> TokenClaims:
     """The verified claims of the bearer token; 401 when it is missing, forged, expired or incomplete."""
     if not token:
         raise _unauthorized("not_authenticated", "a bearer token is required")
@@ -70,10 +79,10 @@ def get_current_user(session: SessionDep, claims: ClaimsDep) -> User:
 CurrentUser = Annotated[User, Depends(get_current_user)]
 
 
-def require_role(minimum: Role) -> Callable[[User], User]:
+def require_role(minimum: Role) -> Callable[[User], Awaitable[User]]:
     """A dependency that lets through users whose current role is at least `minimum`."""
 
-    def _check(user: CurrentUser) -> User:
+    async def _check(user: CurrentUser) -> User:
         rank = ROLE_RANK[Role(user.role)] if user.role in ROLE_RANK else -1
         if rank < ROLE_RANK[minimum]:
             raise APIError(403, "forbidden", f"this action needs the {minimum.value} role or higher")
@@ -86,7 +95,7 @@ MemberUser = Annotated[User, Depends(require_role(Role.MEMBER))]
 AdminUser = Annotated[User, Depends(require_role(Role.ADMIN))]
 
 
-def get_login_throttle(request: Request) -> LoginThrottle:
+async def get_login_throttle(request: Request) -> LoginThrottle:
     """The application's login throttle."""
     throttle: LoginThrottle = request.app.state.login_throttle
     return throttle

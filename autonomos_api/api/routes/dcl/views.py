@@ -60,7 +60,7 @@ class ListParams:
     updated_since: datetime | None
 
 
-def list_params(
+async def list_params(
     limit: Annotated[int, Query(ge=1, le=500, description="rows per page")] = 50,
     cursor: Annotated[str | None, Query(max_length=2000, description="next_cursor of the previous page")] = None,
     sort: Annotated[Sort, Query(description="name or updated_at; a leading - sorts descending")] = Sort.NAME,
