@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from dagster import AssetsDefinition
 
-LAYERS = ("raw", "canonical", "materialized")
+LAYERS = ("raw", "mapping", "canonical", "materialized")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -23,6 +23,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run_materialize(args: argparse.Namespace) -> int:
     """Run each layer's assets for the tenant against the configured Dagster instance, printing progress."""
+    return materialize_tenant(args.tenant)
+
+
+def materialize_tenant(tenant: str, layers: Sequence[str] = LAYERS) -> int:
+    """Materialize the tenant's partition of the given layers in order; 0 on success."""
     import dagster as dg
 
     from autonomos_pipeline.dcl.dagster_home import ensure_dagster_home
@@ -33,18 +38,18 @@ def run_materialize(args: argparse.Namespace) -> int:
     ensure_dagster_home()
     resources = defs.resources or {}
     with dg.DagsterInstance.get() as instance:
-        if args.tenant not in instance.get_dynamic_partitions("tenants"):
-            print(f"error: {args.tenant} is not a tenant partition (autonomos tenants list)", file=sys.stderr)
+        if tenant not in instance.get_dynamic_partitions("tenants"):
+            print(f"error: {tenant} is not a tenant partition (autonomos tenants list)", file=sys.stderr)
             return 2
         partitioned = [a for a in defs.assets or [] if isinstance(a, dg.AssetsDefinition)]
-        layers = [(g, [a for a in partitioned if _group(a) == g]) for g in LAYERS]
-        layers = [(g, assets) for g, assets in layers if assets]
-        for i, (group, assets) in enumerate(layers, start=1):
+        groups = [(g, [a for a in partitioned if _group(a) == g]) for g in layers]
+        groups = [(g, assets) for g, assets in groups if assets]
+        for i, (group, assets) in enumerate(groups, start=1):
             started = time.monotonic()
-            print(f"[{i}/{len(layers)}] {group}: {', '.join(_names(assets))} ...", flush=True)
+            print(f"[{i}/{len(groups)}] {group}: {', '.join(_names(assets))} ...", flush=True)
             result = dg.materialize(
                 assets,
-                partition_key=args.tenant,
+                partition_key=tenant,
                 instance=instance,
                 resources=resources,
                 raise_on_error=False,

@@ -26,6 +26,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     up.add_argument("--dagster-port", type=int, default=3000)
     up.add_argument("--api-port", type=int, default=8000)
     up.add_argument("--exit-when-ready", action="store_true", help="stop everything once both answer (smoke test)")
+    up.add_argument("--demo", action="store_true", help="seed and materialize the demo tenant once both answer")
     up.set_defaults(func=run_up)
 
     db = subparsers.add_parser("db", help="serving store maintenance")
@@ -81,6 +82,11 @@ def run_up(args: argparse.Namespace) -> int:
         if not (api_ok and dagster_ok):
             print("AutonomOS failed to start: see the output above", file=sys.stderr)
             return 1
+        if args.demo:
+            from autonomos_pipeline.commands.demo import DEMO_EMAIL, DEMO_PASSWORD, seed
+
+            seed(f"http://{args.host}:{args.api_port}")
+            print(f"  Demo login : {DEMO_EMAIL} / {DEMO_PASSWORD}   (then: .venv/bin/autonomos demo drift)")
         print("[3/3] AutonomOS is running:", flush=True)
         print(f"  Dagster UI : http://{args.host}:{args.dagster_port}")
         print(f"  API        : http://{args.host}:{args.api_port}/docs  (health: /health/ready)", flush=True)

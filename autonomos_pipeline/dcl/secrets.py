@@ -21,10 +21,13 @@ def fernet_for(settings: Settings | None = None) -> Fernet:
     """The Fernet of AUTONOMOS_CREDENTIALS_KEY; in development and tests, one derived from the JWT secret (HKDF)."""
     settings = settings or get_settings()
     if settings.credentials_key is not None:
-        return Fernet(settings.credentials_key.get_secret_value().encode())
+        try:
+            return Fernet(settings.credentials_key.get_secret_value().encode())
+        except ValueError as exc:
+            raise SecretsError("AUTONOMOS_CREDENTIALS_KEY is not a valid Fernet key") from exc
     if settings.environment == "production":
         raise SecretsError("AUTONOMOS_CREDENTIALS_KEY must be set to store connection secrets in production")
-    derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"autonomos-credentials").derive(
+    derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"autonomos connection secrets v1").derive(
         settings.jwt_secret.get_secret_value().encode()
     )
     return Fernet(base64.urlsafe_b64encode(derived))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -46,9 +47,17 @@ class WarehouseResource(dg.ConfigurableResource):
         return folder / f"tenant_{uuid.UUID(tenant_id)}.duckdb"
 
     @contextmanager
-    def connect(self, tenant_id: str) -> Iterator[duckdb.DuckDBPyConnection]:
-        """Open the tenant's warehouse."""
-        con = duckdb.connect(str(self.path(tenant_id)))
+    def connect(self, tenant_id: str, wait_seconds: float = 120.0) -> Iterator[duckdb.DuckDBPyConnection]:
+        """Open the tenant's warehouse, waiting while another process (a CLI run, say) holds its single writer lock."""
+        deadline = time.monotonic() + wait_seconds
+        while True:
+            try:
+                con = duckdb.connect(str(self.path(tenant_id)))
+                break
+            except duckdb.IOException as exc:
+                if "lock" not in str(exc).lower() or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.5)
         try:
             yield con
         finally:
