@@ -1,7 +1,4 @@
-"""Request dependencies: settings, the verified token, the tenant-scoped session, the current user and roles.
-
-Dependencies that do no I/O are async so they run on the event loop instead of costing a worker-thread hop.
-"""
+"""Request dependencies: settings, verified token, tenant-scoped session, current user, roles (I/O-free ones async)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,4 @@
-"""LLM usage counters of the caller's tenant: read them, and (admins) reset them.
-
-The two routes keep the issue's paths (/dcl/llm_stats, /dcl/reset_llm_stats), so this router has no prefix of its own.
-"""
+"""LLM usage counters of the caller's tenant (no router prefix: the issue fixes /llm_stats and /reset_llm_stats)."""
 
 from __future__ import annotations
 
