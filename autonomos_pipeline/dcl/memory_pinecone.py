@@ -12,27 +12,13 @@ import hashlib
 import json
 import logging
 import time
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import numpy as np
 
+from autonomos_pipeline.dcl.mapping.types import MemoryHit
 from autonomos_pipeline.dcl.settings import Settings, get_settings
-
-try:
-    from autonomos_pipeline.dcl.mapping.memory import MemoryHit
-except ImportError:  # the adapter works without the mapping engine installed alongside
-
-    @dataclass(frozen=True)
-    class MemoryHit:  # type: ignore[no-redef]
-        """One approved mapping retrieved from memory."""
-
-        canonical_field: str | None
-        similarity: float
-        source_field: str
-        tenant_id: str
-
 
 logger = logging.getLogger(__name__)
 
