@@ -33,15 +33,19 @@ _ENTITY_BY_NAME = {
 
 
 def mapping_engine(engine: Engine | None = None, event_sink: Any = None) -> Any:
-    """A mapping engine whose retrieval memory lives in the given serving store (the model loads once per process)."""
+    """A mapping engine whose memory is Pinecone when configured, else the serving store (model loads once)."""
     from autonomos_pipeline.dcl.llm import build_advisor
     from autonomos_pipeline.dcl.mapping import MappingEngine
+    from autonomos_pipeline.dcl.memory_pinecone import PineconeMemory
     from autonomos_pipeline.dcl.memory_store import StoreMemory
     from autonomos_pipeline.dcl.settings import get_settings
 
     settings = get_settings()
+    memory = PineconeMemory.from_settings(settings) or StoreMemory(
+        engine, share_across_tenants=settings.share_memory_across_tenants
+    )
     return MappingEngine(
-        memory=StoreMemory(engine, share_across_tenants=settings.share_memory_across_tenants),
+        memory=memory,
         advisor=build_advisor(settings),
         event_sink=event_sink,
     )
