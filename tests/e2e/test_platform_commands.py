@@ -62,3 +62,27 @@ def test_up_serves_dagster_ui_and_api(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert f"Dagster UI : http://127.0.0.1:{dagster_port}" in proc.stdout
     assert f"http://127.0.0.1:{api_port}/docs" in proc.stdout
+
+
+@pytest.mark.slow
+def test_connections_add_and_materialize_from_the_command_line(tmp_path: Path) -> None:
+    env = _env(tmp_path)
+    files = tmp_path / "exports"
+    files.mkdir()
+    (files / "contacts.csv").write_text(
+        "Contact ID,First Name,Last Name,Email\nC1,Ada,Lovelace,ada@example.com\nC2,Alan,Turing,alan@example.org\n"
+    )
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([BIN / "autonomos", *args], env=env, capture_output=True, text=True, timeout=600)
+
+    tenant = cli("tenants", "create", "Contacts Inc").stdout.strip()
+    bad = cli("connections", "add", "--tenant", tenant, "--type", "filesource", "--config", "folder=/nope")
+    assert bad.returncode == 2 and "path: Field required" in bad.stderr
+    added = cli("connections", "add", "--tenant", tenant, "--type", "filesource", "--config", f"path={files}")
+    assert added.returncode == 0, added.stderr
+    run = cli("materialize", "--tenant", tenant)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "[1/4] raw:" in run.stdout and "materialized_contacts: 2 rows" in run.stdout
+    unknown = cli("materialize", "--tenant", str(uuid.uuid4()))
+    assert unknown.returncode == 2 and "not a tenant partition" in unknown.stderr
