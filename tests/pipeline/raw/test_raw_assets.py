@@ -139,3 +139,31 @@ def test_supabase_source_on_postgres_with_secrets(pg_store: Store, tmp_path: Pat
     finally:
         admin.cursor().execute(f'DROP DATABASE IF EXISTS "{source_db}" WITH (FORCE)')
         admin.close()
+
+
+def test_transient_salesforce_outage_is_retried_and_recovers(sqlite_store: Store, tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    import tests.fakes.salesforce_server as sf
+    from autonomos_pipeline.defs.raw.assets import raw_salesforce
+
+    with sf.FakeSalesforce() as fake:
+        for i in range(3):
+            fake.add("Account", datetime(2024, 1, 1, tzinfo=UTC), Name=f"Account {i}")
+        tenant = make_tenant(sqlite_store, "Retry")
+        make_connection(
+            sqlite_store,
+            tenant,
+            name="sf",
+            type_="salesforce",
+            config={"login_url": fake.url, "client_id": sf.CLIENT_ID, "username": sf.USERNAME,
+                    "objects": ["Account"], "max_attempts": 1, "backoff_seconds": 0.001},
+            secrets={"client_secret": sf.CLIENT_SECRET, "password": sf.PASSWORD,
+                     "security_token": sf.SECURITY_TOKEN},
+        )  # fmt: skip
+        fake.fail_next(2, status=503)  # two attempts of the asset hit the outage, the third gets through
+        result = _run(sqlite_store, tmp_path / "data", tenant, [raw_salesforce])
+    assert result.success
+    assert result.asset_materializations_for_node("raw_salesforce")[0].metadata["rows"].value == 3
+    retries = [e for e in result.all_events if e.event_type_value == "STEP_UP_FOR_RETRY"]
+    assert len(retries) == 2
