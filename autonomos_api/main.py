@@ -12,6 +12,7 @@ from autonomos_api.api.routes import health
 from autonomos_api.core.config import get_settings
 from autonomos_api.core.errors import install_error_handlers
 from autonomos_api.core.throttle import LoginThrottle
+from autonomos_api.services.event_stream import hub_lifespan
 from autonomos_pipeline.dcl.redis_client import get_redis
 
 
@@ -24,6 +25,7 @@ def create_app() -> FastAPI:
         version="0.1.0",
         description="Unified canonical views, connections, drift review and runs, isolated per tenant.",
         openapi_url="/api/v1/openapi.json",
+        lifespan=hub_lifespan,
     )
     if settings.cors_origins:
         app.add_middleware(

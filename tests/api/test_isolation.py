@@ -73,6 +73,8 @@ EXERCISES: dict[tuple[str, str], Exercise] = {
     ("GET", "/api/v1/aam/mappings/{mapping_id}"): FOREIGN,
     ("GET", "/api/v1/aam/quarantine"): LIST,
     ("GET", "/api/v1/aam/quarantine/{record_id}"): FOREIGN,
+    ("GET", "/api/v1/events"): Exercise(params={"after_id": "0"}),
+    ("POST", "/api/v1/events/token"): LIST,
 }
 
 

@@ -1,0 +1,303 @@
+"""The per-process event hub: one Redis pattern subscriber (or a journal poller) fans tenant events out to streams."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import redis.asyncio as aioredis
+from fastapi import FastAPI
+from redis.exceptions import RedisError
+from sqlalchemy import Engine, func, select
+
+from autonomos_api.core.config import get_settings
+from autonomos_api.core.db import api_engine
+from autonomos_pipeline.dcl.events import channel_for, event_message
+from autonomos_pipeline.dcl.store import EventJournal, tenant_session
+
+log = logging.getLogger(__name__)
+
+CHANNEL_PATTERN = channel_for("*")
+_PREFIX = CHANNEL_PATTERN[:-1]
+_WAKE: dict[str, Any] = {"id": -1}  # queued to wake a consumer that must catch up from the journal
+
+Message = dict[str, Any]
+
+
+def fetch_after(
+    engine: Engine, tenant_id: uuid.UUID, after_id: int, types: frozenset[str] | None, limit: int
+) -> list[Message]:
+    """Up to limit journaled events of tenant_id with id > after_id (and of types), oldest first."""
+    with tenant_session(tenant_id, engine) as session:
+        query = select(EventJournal).where(EventJournal.tenant_id == tenant_id, EventJournal.id > after_id)
+        if types:
+            query = query.where(EventJournal.type.in_(sorted(types)))
+        rows = session.scalars(query.order_by(EventJournal.id).limit(limit))
+        return [event_message(row) for row in rows]
+
+
+def head_id(engine: Engine, tenant_id: uuid.UUID) -> int:
+    """The id of tenant_id's newest journaled event (0 when it has none)."""
+    with tenant_session(tenant_id, engine) as session:
+        return int(session.scalar(select(func.max(EventJournal.id)).where(EventJournal.tenant_id == tenant_id)) or 0)
+
+
+@dataclass(eq=False)
+class Subscription:
+    """One stream connection: its tenant, type filter, bounded queue and the id of the last event it delivered."""
+
+    tenant_id: uuid.UUID
+    types: frozenset[str] | None
+    cursor: int
+    queue: asyncio.Queue[Message]
+    lagging: bool = True  # starts by reading the journal after `cursor` (replay), then follows live delivery
+    catch_ups: int = field(default=0, repr=False)
+
+    def wants(self, message: Message) -> bool:
+        """True when the message passes this subscription's type filter."""
+        return self.types is None or message.get("type") in self.types
+
+    def mark_lagging(self) -> None:
+        """Switch to catching up from the journal (queue overflow or a Redis gap) and wake the consumer."""
+        self.lagging = True
+        with contextlib.suppress(asyncio.QueueFull):
+            self.queue.put_nowait(_WAKE)
+
+
+class EventHub:
+    """Fans out tenant events to subscriptions: Redis pub/sub when configured (journal poll when absent or down)."""
+
+    def __init__(
+        self,
+        redis_url: str | None,
+        engine: Callable[[], Engine] = api_engine,
+        *,
+        queue_size: int = 1000,
+        poll_interval: float = 0.2,
+        heartbeat_seconds: float = 15.0,
+        catch_up_batch: int = 500,
+        max_backoff: float = 2.0,
+    ) -> None:
+        self.redis_url = redis_url
+        self.engine = engine
+        self.queue_size = queue_size
+        self.poll_interval = poll_interval
+        self.heartbeat_seconds = heartbeat_seconds
+        self.catch_up_batch = catch_up_batch
+        self.max_backoff = max_backoff
+        self._subs: dict[uuid.UUID, set[Subscription]] = {}
+        self._poll_cursor: dict[uuid.UUID, int] = {}
+        self._redis: aioredis.Redis | None = None
+        self._redis_live = False  # subscribed and receiving: the poller rests
+        self._tasks: list[asyncio.Task[None]] = []
+        self.reconnects = 0
+
+    # lifecycle ---------------------------------------------------------------------------------------------------
+    async def start(self) -> None:
+        """Start the Redis subscriber (when configured) and the journal poller."""
+        if self.redis_url:
+            self._redis = aioredis.Redis.from_url(self.redis_url, decode_responses=True, health_check_interval=10)
+            self._tasks.append(asyncio.create_task(self._redis_loop(), name="event-hub-redis"))
+        self._tasks.append(asyncio.create_task(self._poll_loop(), name="event-hub-poller"))
+
+    async def stop(self) -> None:
+        """Stop the background tasks and close the Redis pool."""
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._tasks.clear()
+        if self._redis is not None:
+            await self._redis.aclose()  # type: ignore[attr-defined]  # types-redis predates aclose
+            self._redis = None
+
+    @property
+    def mode(self) -> str:
+        """`redis` while live Redis delivery works, otherwise `journal` (polling)."""
+        return "redis" if self._redis_live else "journal"
+
+    # subscriptions -----------------------------------------------------------------------------------------------
+    async def subscribe(
+        self, tenant_id: uuid.UUID, types: Iterable[str] | None = None, last_event_id: int | None = None
+    ) -> Subscription:
+        """Register a stream: it replays the journal after last_event_id, or starts at the tenant's newest event."""
+        sub = Subscription(
+            tenant_id=tenant_id,
+            types=frozenset(types) if types else None,
+            cursor=last_event_id if last_event_id is not None else 0,
+            queue=asyncio.Queue(self.queue_size),
+            lagging=last_event_id is not None,
+        )
+        # registered before the head is read, so nothing published in between is missed (dedupe drops repeats)
+        self._subs.setdefault(tenant_id, set()).add(sub)
+        if last_event_id is None:
+            try:
+                sub.cursor = max(sub.cursor, await asyncio.to_thread(head_id, self.engine(), tenant_id))
+            except BaseException:
+                self.unsubscribe(sub)
+                raise
+        return sub
+
+    def unsubscribe(self, sub: Subscription) -> None:
+        """Forget a closed stream."""
+        subs = self._subs.get(sub.tenant_id)
+        if subs is not None:
+            subs.discard(sub)
+            if not subs:
+                del self._subs[sub.tenant_id]
+                self._poll_cursor.pop(sub.tenant_id, None)
+
+    def subscriber_count(self) -> int:
+        """Number of open subscriptions."""
+        return sum(len(s) for s in self._subs.values())
+
+    async def events(self, sub: Subscription) -> AsyncIterator[Message | None]:
+        """The subscription's events in strictly increasing id order; None when a heartbeat is due."""
+        while True:
+            if sub.lagging:
+                # Cleared before reading: anything published from now on is queued live (dedupe drops overlaps).
+                sub.lagging = False
+                sub.catch_ups += 1
+                rows = await asyncio.to_thread(
+                    fetch_after, self.engine(), sub.tenant_id, sub.cursor, sub.types, self.catch_up_batch
+                )
+                for message in rows:
+                    if message["id"] > sub.cursor:
+                        sub.cursor = message["id"]
+                        yield message
+                if len(rows) >= self.catch_up_batch:
+                    sub.lagging = True
+                continue
+            try:
+                message = await asyncio.wait_for(sub.queue.get(), self.heartbeat_seconds)
+            except TimeoutError:
+                yield None
+                continue
+            if message["id"] <= sub.cursor:
+                continue  # a wake-up, or already delivered (replayed, or seen on both Redis and the journal)
+            sub.cursor = message["id"]
+            if sub.wants(message):
+                yield message
+
+    @asynccontextmanager
+    async def subscription(
+        self, tenant_id: uuid.UUID, types: Iterable[str] | None = None, last_event_id: int | None = None
+    ) -> AsyncIterator[Subscription]:
+        """A subscription that is removed when the block exits."""
+        sub = await self.subscribe(tenant_id, types, last_event_id)
+        try:
+            yield sub
+        finally:
+            self.unsubscribe(sub)
+
+    # fan-out -----------------------------------------------------------------------------------------------------
+    def dispatch(self, tenant_id: uuid.UUID, message: Message) -> None:
+        """Hand one event to the tenant's subscriptions; a full queue makes its subscription catch up instead."""
+        for sub in tuple(self._subs.get(tenant_id, ())):
+            if sub.lagging or message["id"] <= sub.cursor:
+                continue
+            try:
+                sub.queue.put_nowait(message)
+            except asyncio.QueueFull:
+                sub.lagging = True  # its consumer finds the flag after the queued events: it reads the journal
+
+    def _all_catch_up(self) -> None:
+        for subs in self._subs.values():
+            for sub in subs:
+                sub.mark_lagging()
+
+    async def _redis_loop(self) -> None:
+        assert self._redis is not None
+        backoff = 0.1
+        while True:
+            pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+            try:
+                await pubsub.psubscribe(CHANNEL_PATTERN)
+                # Events published before the subscription took effect (start, or a Redis outage) are in the journal.
+                self._redis_live = True
+                self._poll_cursor.clear()
+                self._all_catch_up()
+                backoff = 0.1
+                while True:
+                    raw = await pubsub.get_message(timeout=1.0)
+                    if raw is not None and raw.get("type") == "pmessage":
+                        self._on_redis_message(raw["channel"], raw["data"])
+            except (RedisError, OSError) as exc:
+                if self._redis_live:
+                    log.warning("event hub lost Redis (%s); following the journal until it is back", exc)
+                self._redis_live = False
+                self._poll_cursor.clear()
+                self.reconnects += 1
+                self._all_catch_up()
+            finally:
+                with contextlib.suppress(Exception):
+                    await pubsub.aclose()  # type: ignore[attr-defined]
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, self.max_backoff)
+
+    def _on_redis_message(self, channel: str, data: str) -> None:
+        try:
+            tenant_id = uuid.UUID(channel.removeprefix(_PREFIX))
+            message = json.loads(data)
+            if str(message.get("tenant_id")) != str(tenant_id) or not isinstance(message.get("id"), int):
+                raise ValueError("malformed event")
+        except (ValueError, TypeError) as exc:
+            log.warning("ignoring a malformed event on %s: %s", channel, exc)
+            return
+        self.dispatch(tenant_id, message)
+
+    async def _poll_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.poll_interval)
+            if self._redis_live:
+                continue
+            for tenant_id in list(self._subs):
+                try:
+                    await self._poll_tenant(tenant_id)
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:  # the store is briefly unreachable: try again next round
+                    log.warning("event journal poll failed for a tenant: %s", exc)
+
+    async def _poll_tenant(self, tenant_id: uuid.UUID) -> None:
+        subs = self._subs.get(tenant_id)
+        if not subs:
+            return
+        cursor = self._poll_cursor.get(tenant_id)
+        if cursor is None:
+            cursor = min(sub.cursor for sub in subs)
+        while True:
+            rows = await asyncio.to_thread(fetch_after, self.engine(), tenant_id, cursor, None, self.catch_up_batch)
+            for message in rows:
+                self.dispatch(tenant_id, message)
+                cursor = message["id"]
+            if tenant_id in self._subs:
+                self._poll_cursor[tenant_id] = cursor
+            if len(rows) < self.catch_up_batch:
+                return
+
+
+def get_hub(app: FastAPI) -> EventHub:
+    """The application's hub (started by the lifespan)."""
+    hub: EventHub = app.state.event_hub
+    return hub
+
+
+@asynccontextmanager
+async def hub_lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Run one event hub for the application's process."""
+    hub = EventHub(get_settings().redis_url)
+    await hub.start()
+    app.state.event_hub = hub
+    try:
+        yield
+    finally:
+        await hub.stop()
