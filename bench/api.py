@@ -4,7 +4,7 @@ It creates its own PostgreSQL database (dropped at the end), migrates it, starts
 and Redis, registers 11 tenants through the API, bulk-loads accounts with COPY as the owner, and drives the API from a
 second process (an httpx async client) with a bounded number of requests.
 
-Run: .venv/bin/python bench/api.py [--accounts 1000000] [--concurrency 200] [--requests 4000] [--workers 2]
+Run: .venv/bin/python bench/api.py [--accounts 1000000] [--concurrency 200 8] [--requests 2000] [--workers 2]
 """
 
 from __future__ import annotations
@@ -148,11 +148,13 @@ def run_client(base: str, scenario: dict[str, Any]) -> dict[str, Any]:
 async def _load(base: str, scenario: dict[str, Any]) -> dict[str, Any]:
     """The load generator: a bounded number of requests at a fixed concurrency; latency per request."""
     concurrency, total = int(scenario["concurrency"]), int(scenario["requests"])
+    warmup = int(scenario.get("warmup", 0))
+    deadline = time.perf_counter() + float(scenario.get("max_seconds", 120))
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     latencies: list[float] = []
-    statuses: dict[int, int] = {}
+    statuses: dict[str, int] = {}
     queue: asyncio.Queue[int] = asyncio.Queue()
-    for i in range(total + int(scenario.get("warmup", 0))):
+    for i in range(total + warmup):
         queue.put_nowait(i)
     rng = random.Random(7)
 
@@ -164,26 +166,34 @@ async def _load(base: str, scenario: dict[str, Any]) -> dict[str, Any]:
                     i = queue.get_nowait()
                 except asyncio.QueueEmpty:
                     return
+                if time.perf_counter() > deadline:
+                    return
                 start = time.perf_counter()
-                if scenario["kind"] == "login":
-                    resp = await client.post("/api/v1/auth/login/json", json=scenario["body"])
-                else:
-                    params = {k: rng.choice(v) if isinstance(v, list) else v for k, v in scenario["params"].items()}
-                    resp = await client.get(scenario["path"], params=params, headers=scenario["headers"])
+                try:
+                    if scenario["kind"] == "login":
+                        resp = await client.post("/api/v1/auth/login/json", json=scenario["body"])
+                    else:
+                        params = {k: rng.choice(v) if isinstance(v, list) else v for k, v in scenario["params"].items()}
+                        resp = await client.get(scenario["path"], params=params, headers=scenario["headers"])
+                    status = str(resp.status_code)
+                except httpx.HTTPError as exc:
+                    status = type(exc).__name__
                 elapsed = time.perf_counter() - start
-                if i >= int(scenario.get("warmup", 0)):
+                if i >= warmup:
                     latencies.append(elapsed)
-                    statuses[resp.status_code] = statuses.get(resp.status_code, 0) + 1
+                    statuses[status] = statuses.get(status, 0) + 1
 
         started = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(concurrency)))
         wall = time.perf_counter() - started
+    if not latencies:
+        return {"requests": 0, "statuses": statuses, "p50_ms": 0.0, "p99_ms": 0.0, "rps": 0.0}
     latencies.sort()
     return {
         "requests": len(latencies),
         "statuses": statuses,
         "p50_ms": statistics.median(latencies) * 1000,
-        "p99_ms": latencies[int(len(latencies) * 0.99) - 1] * 1000,
+        "p99_ms": latencies[max(int(len(latencies) * 0.99) - 1, 0)] * 1000,
         "rps": len(latencies) / wall,
     }
 
@@ -192,8 +202,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--accounts", type=int, default=1_000_000, help="accounts in the measured tenant")
     parser.add_argument("--other-accounts", type=int, default=10_000, help="accounts in each of the 10 other tenants")
-    parser.add_argument("--concurrency", type=int, default=200)
-    parser.add_argument("--requests", type=int, default=4_000, help="measured requests per views scenario")
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[200, 8], help="client connections (each run)")
+    parser.add_argument("--requests", type=int, default=2_000, help="measured requests per views run (at most)")
+    parser.add_argument("--max-seconds", type=float, default=120, help="a run stops issuing requests after this")
     parser.add_argument("--login-requests", type=int, default=200)
     parser.add_argument("--login-concurrency", type=int, default=16)
     parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
@@ -259,34 +270,32 @@ def main() -> None:
                 "params": {"owner_id": [f"rep-{i}" for i in range(OWNERS)], "limit": 50, "sort": "-updated_at"},
             },
         }
-        results: dict[str, dict[str, Any]] = {}
+        results: list[tuple[str, int, dict[str, Any]]] = []
         for name, scenario in scenarios.items():
-            results[name] = run_client(
-                base,
-                {
+            for concurrency in args.concurrency:
+                run = {
                     "kind": "views",
                     "path": path,
                     "headers": headers,
-                    "concurrency": args.concurrency,
+                    "concurrency": concurrency,
                     "requests": args.requests,
-                    "warmup": 200,
+                    "warmup": min(200, 4 * concurrency),
+                    "max_seconds": args.max_seconds,
                     **scenario,
-                },
-            )
-        results["login (Argon2id verify)"] = run_client(
-            base,
-            {
-                "kind": "login",
-                "body": {"email": big["email"], "password": PASSWORD},
-                "concurrency": args.login_concurrency,
-                "requests": args.login_requests,
-                "warmup": 10,
-            },
-        )
-        print(f"\nuvicorn workers: {args.workers}, CPUs: {os.cpu_count()}")
+                }
+                results.append((name, concurrency, run_client(base, run)))
+        login = {
+            "kind": "login",
+            "body": {"email": big["email"], "password": PASSWORD},
+            "concurrency": args.login_concurrency,
+            "requests": args.login_requests,
+            "warmup": 10,
+            "max_seconds": args.max_seconds,
+        }
+        results.append(("login (Argon2id verify)", args.login_concurrency, run_client(base, login)))
+        print(f"\nuvicorn workers: {args.workers}, CPUs: {os.cpu_count()}, load average before: {os.getloadavg()}")
         print(f"{'scenario':<66} {'conc':>5} {'reqs':>6} {'p50 ms':>8} {'p99 ms':>8} {'req/s':>8}  statuses")
-        for name, r in results.items():
-            conc = args.login_concurrency if name.startswith("login") else args.concurrency
+        for name, conc, r in results:
             print(
                 f"{name:<66} {conc:>5} {r['requests']:>6} {r['p50_ms']:>8.1f} {r['p99_ms']:>8.1f} {r['rps']:>8.1f}  "
                 f"{r['statuses']}"

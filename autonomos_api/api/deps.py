@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterator
-from typing import Annotated
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from typing import Annotated, Any
 
 import jwt
 from fastapi import Depends, Request
@@ -21,6 +22,7 @@ from autonomos_pipeline.dcl.store import RevokedToken, User, tenant_session
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/login", auto_error=False)
 _BEARER = {"WWW-Authenticate": "Bearer"}
+SLOT_TIMEOUT_SECONDS = 20.0
 
 
 async def settings() -> Settings:
@@ -50,7 +52,27 @@ async def get_claims(settings: SettingsDep, token: Annotated[str | None, Depends
 ClaimsDep = Annotated[TokenClaims, Depends(get_claims)]
 
 
-def get_session(claims: ClaimsDep) -> Iterator[Session]:
+async def database_slot(request: Request) -> AsyncIterator[None]:
+    """Wait (on the event loop, not in a worker thread) until fewer requests hold a session than the pool has.
+
+    A request keeps its connection across several worker-thread hops; without this bound, threads blocked on an
+    exhausted pool starve the requests that hold connections, and requests time out under load.
+    """
+    slots: asyncio.Semaphore | None = getattr(request.app.state, "database_slots", None)
+    if slots is None:
+        pool: Any = api_engine().pool
+        slots = request.app.state.database_slots = asyncio.Semaphore(pool.size() + getattr(pool, "_max_overflow", 0))
+    try:
+        await asyncio.wait_for(slots.acquire(), timeout=SLOT_TIMEOUT_SECONDS)
+    except TimeoutError:
+        raise APIError(503, "busy", "the service is busy; retry shortly", headers={"Retry-After": "1"}) from None
+    try:
+        yield
+    finally:
+        slots.release()
+
+
+def get_session(claims: ClaimsDep, _slot: Annotated[None, Depends(database_slot)]) -> Iterator[Session]:
     """A session bound to the token's tenant: it sees and writes only that tenant's rows."""
     with tenant_session(claims.tenant_id, api_engine()) as session:
         yield session

@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger(__name__)
@@ -82,6 +83,13 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _data_error(_request: Request, exc: DataError) -> JSONResponse:
         log.info("database refused a value: %s", type(exc.orig).__name__)
         return problem(422, "invalid_value", "a value cannot be stored (out of range or invalid characters)")
+
+    @app.exception_handler(PoolTimeoutError)
+    async def _pool_timeout(_request: Request, _exc: PoolTimeoutError) -> JSONResponse:
+        log.warning("no database connection became free in time")
+        response = problem(503, "busy", "the service is busy; retry shortly")
+        response.headers["Retry-After"] = "1"
+        return response
 
     @app.exception_handler(ValueError)
     async def _value_error(_request: Request, exc: ValueError) -> JSONResponse:
