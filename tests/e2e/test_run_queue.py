@@ -3,22 +3,18 @@
 from __future__ import annotations
 
 import os
-import signal
-import socket
-import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
-import httpx
-import psycopg2
 import pytest
 import yaml
 from dagster import AssetKey, DagsterInstance, DagsterRunStatus, RunRecord, RunsFilter
 from dagster_graphql import DagsterGraphQLClient
+
+from tests.utils.processes import free_port, pg_database, pg_url, process, wait_for_location
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -34,47 +30,11 @@ DEADLINE_SECONDS = 80.0
 WORKSPACE_QUERY = "{ workspaceOrError { ... on Workspace { locationEntries { name loadStatus } } } }"
 
 
-def _admin(sql: str) -> None:
-    conn = psycopg2.connect(host=PG_HOST, port=PG_PORT, user=PG_USER, dbname="postgres")
-    conn.autocommit = True
-    try:
-        with conn.cursor() as cur:
-            cur.execute(sql)
-    finally:
-        conn.close()
-
-
 @contextmanager
 def _pg_database() -> Iterator[str]:
-    """A fresh, uniquely named database for the Dagster instance, dropped afterwards; yields its URL."""
-    name = f"autonomos_runq_{uuid.uuid4().hex[:12]}"
-    _admin(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"postgresql+psycopg2://{PG_USER}@{PG_HOST}:{PG_PORT}/{name}"
-    finally:
-        _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@contextmanager
-def _process(args: list[str], env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    """A subprocess in its own process group (it spawns code servers and run workers), stopped on exit."""
-    with log.open("wb") as out:
-        proc = subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-        try:
-            yield proc
-        finally:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=5)
+    """A fresh database for the Dagster instance, dropped afterwards; yields its URL."""
+    with pg_database("autonomos_runq") as name:
+        yield pg_url(name)
 
 
 def _write_home(home: Path) -> None:
@@ -96,21 +56,6 @@ def _write_home(home: Path) -> None:
     (home / "workspace.yaml").write_text(yaml.safe_dump(workspace))
 
 
-def _wait_for_location(port: int, webserver: subprocess.Popen[bytes], deadline: float) -> None:
-    """Block until the webserver answers GraphQL and has loaded the test code location."""
-    while time.monotonic() < deadline:
-        assert webserver.poll() is None, "dagster-webserver exited"
-        try:
-            response = httpx.post(f"http://127.0.0.1:{port}/graphql", json={"query": WORKSPACE_QUERY}, timeout=5)
-            entries = response.json()["data"]["workspaceOrError"]["locationEntries"]
-            if any(e["name"] == LOCATION and e["loadStatus"] == "LOADED" for e in entries):
-                return
-        except (httpx.HTTPError, KeyError, TypeError, ValueError):
-            pass
-        time.sleep(0.5)
-    pytest.fail("the webserver did not load the test code location in time")
-
-
 def _records(instance: DagsterInstance, run_ids: dict[str, str]) -> dict[str, RunRecord]:
     records = instance.get_run_records(RunsFilter(run_ids=list(run_ids.values())))
     by_id = {r.dagster_run.run_id: r for r in records}
@@ -125,7 +70,7 @@ def test_second_run_of_a_tenant_waits_while_another_tenant_proceeds(
     deadline = time.monotonic() + DEADLINE_SECONDS
     home = tmp_path / "dagster_home"
     _write_home(home)
-    port = _free_port()
+    port = free_port()
     with ExitStack() as stack:
         pg_url = stack.enter_context(_pg_database())
         monkeypatch.setenv("DAGSTER_HOME", str(home))
@@ -135,15 +80,15 @@ def test_second_run_of_a_tenant_waits_while_another_tenant_proceeds(
         env = {**os.environ, "DAGSTER_HOME": str(home), "AUTONOMOS_DAGSTER_PG_URL": pg_url}
         workspace = str(home / "workspace.yaml")
         webserver = stack.enter_context(
-            _process(
+            process(
                 [str(BIN / "dagster-webserver"), "-h", "127.0.0.1", "-p", str(port), "-w", workspace],
                 env,
                 tmp_path / "webserver.log",
             )
         )
         daemon = [str(BIN / "dagster-daemon"), "run", "-w", workspace]
-        stack.enter_context(_process(daemon, env, tmp_path / "daemon.log"))
-        _wait_for_location(port, webserver, deadline)
+        stack.enter_context(process(daemon, env, tmp_path / "daemon.log"))
+        wait_for_location(port, LOCATION, webserver, deadline)
 
         client = DagsterGraphQLClient("127.0.0.1", port_number=port)
         run_ids = {
