@@ -103,7 +103,7 @@ def test_backfill_over_three_tenants_with_different_sources(tmp_path: Path, monk
                 [str(BIN / "dagster-webserver"), "-h", "127.0.0.1", "-p", str(port), "-w", workspace],
                 env,
                 tmp_path / "webserver.log",
-            )  # fmt: skip
+            )
         )
         stack.enter_context(
             process([str(BIN / "dagster-daemon"), "run", "-w", workspace], env, tmp_path / "daemon.log")
