@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from autonomos_api.models.common import Page, UTCDateTime
+
+CanonicalName = Annotated[str, Field(min_length=1, max_length=64)]
 
 
 class DriftEventPublic(BaseModel):
@@ -96,3 +98,34 @@ class QuarantinePublic(BaseModel):
 
 class QuarantinePage(Page[QuarantinePublic]):
     """A page of quarantined records."""
+
+
+class ApproveRequest(BaseModel):
+    """Approve a repair proposal, optionally deciding single fields differently than the engine proposed."""
+
+    overrides: dict[Annotated[str, Field(min_length=1, max_length=300)], CanonicalName | None] = Field(
+        default_factory=dict,
+        max_length=500,
+        description="source field -> canonical field of the proposal's entity, or null to leave it unmapped",
+    )
+
+
+class FieldSuggestionPublic(BaseModel):
+    """The engine's answer for one source field."""
+
+    source_field: str
+    canonical_field: str | None
+    confidence: float
+    decision: Literal["auto", "review", "unmapped"]
+    alternatives: list[tuple[str, float]] = Field(description="other canonical fields and their probabilities")
+
+
+class SuggestionPublic(BaseModel):
+    """The engine's suggestion for a sample file (the shape of `autonomos mapping suggest --format json`)."""
+
+    entity: str
+    fields: list[FieldSuggestionPublic]
+    coverage: float = Field(description="share of fields the tenant's approved mappings (memory) already cover")
+    auto_threshold: float
+    llm_calls: int
+    llm_calls_saved: int

@@ -69,8 +69,12 @@ EXERCISES: dict[tuple[str, str], Exercise] = {
     ("GET", "/api/v1/aam/drift-events/{drift_event_id}"): FOREIGN,
     ("GET", "/api/v1/aam/repairs"): LIST,
     ("GET", "/api/v1/aam/repairs/{repair_id}"): FOREIGN,
+    ("POST", "/api/v1/aam/repairs/{repair_id}/approve"): FOREIGN,
+    ("POST", "/api/v1/aam/repairs/{repair_id}/reject"): FOREIGN,
     ("GET", "/api/v1/aam/mappings"): LIST,
     ("GET", "/api/v1/aam/mappings/{mapping_id}"): FOREIGN,
+    ("POST", "/api/v1/aam/mappings/{mapping_id}/activate"): FOREIGN,
+    ("POST", "/api/v1/aam/mappings/suggest"): Exercise(expect=422),  # no file: memory isolation is in test_review_actions
     ("GET", "/api/v1/aam/quarantine"): LIST,
     ("GET", "/api/v1/aam/quarantine/{record_id}"): FOREIGN,
     ("GET", "/api/v1/events"): Exercise(params={"after_id": "0"}),
