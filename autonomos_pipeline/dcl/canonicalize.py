@@ -189,9 +189,10 @@ def canonicalize_stream(
         _quarantine_all(con, engine, tenant_id, connection, stream, entity, todo["awaiting_review"], number, result)
     if todo["canonical"] and version is not None:
         mapping = {m["canonical_field"]: m for m in version.fields}
-        _apply_mapping(
-            con, engine, tenant_id, connection, stream, entity, todo["canonical"], mapping, version.version, result
-        )
+        for batch_id in todo["canonical"]:  # one raw batch at a time: memory stays flat as the input grows
+            _apply_mapping(
+                con, engine, tenant_id, connection, stream, entity, [batch_id], mapping, version.version, result
+            )
     return result
 
 

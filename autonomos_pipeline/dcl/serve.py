@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 import uuid
 from dataclasses import dataclass
@@ -10,6 +9,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 from sqlalchemy import Engine, Table, or_
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -67,19 +69,26 @@ def materialize_entity(
     if not pending:
         return report
     report.batches = len(pending)
-    cursor = con.execute(_pending_rows_sql(entity))
-    names = [d[0] for d in cursor.description]
     model = MATERIALIZED_MODELS[entity]
     table: Table = model.__table__  # type: ignore[attr-defined]
     now = datetime.now(UTC)
-    while True:
-        chunk = cursor.fetchmany(_CHUNK)
-        if not chunk:
-            break
-        rows = [_serving_row(dict(zip(names, r, strict=True)), tenant_id, entity, source_systems, now) for r in chunk]
-        report.upserted += sum(1 for r in rows if not r["is_deleted"])
-        report.deleted += sum(1 for r in rows if r["is_deleted"])
-        _upsert(engine, tenant_id, table, entity, rows)
+    reader = con.sql(_pending_rows_sql(entity)).to_arrow_reader(_CHUNK)
+    for batch in reader:
+        live, gone = _split_deleted(pa.Table.from_batches([batch]))
+        if live.num_rows and engine.dialect.name == "postgresql":
+            _pg_copy_upsert(
+                engine, tenant_id, table, entity, _serving_table(live, tenant_id, entity, source_systems, now)
+            )
+        elif live.num_rows:
+            rows = _serving_rows(live, tenant_id, entity, source_systems, now)
+            _core_upsert(engine, tenant_id, table, _identity(entity), _update_columns(entity, False), rows)
+        if gone.num_rows:
+            rows = _serving_rows(gone, tenant_id, entity, source_systems, now)
+            _core_upsert(
+                engine, tenant_id, table, _identity(entity), _update_columns(entity, True), rows, deletions=True
+            )
+        report.upserted += live.num_rows
+        report.deleted += gone.num_rows
     con.execute(
         "UPDATE canonical_batches SET materialized_at = ? WHERE batch_id IN (SELECT unnest(?::VARCHAR[]))",
         [now, pending],
@@ -87,23 +96,49 @@ def materialize_entity(
     return report
 
 
-def _serving_row(
-    row: dict[str, Any], tenant_id: str, entity: str, source_systems: dict[str, str], now: datetime
-) -> dict[str, Any]:
-    record_id = row[ID_FIELDS[entity]]
-    out = {f: row[f] for f in canonical_fields(entity)}
-    out.update(
-        id=row_id(tenant_id, row["connection_id"], entity, str(record_id)),
-        tenant_id=uuid.UUID(tenant_id),
-        connection_id=uuid.UUID(row["connection_id"]),
-        source_system=source_systems.get(row["connection_id"], "unknown"),
-        source_record_id=str(row["source_record_id"] or record_id),
-        mapping_version=row["mapping_version"],
-        ingested_at=row["ingested_at"],
-        materialized_at=now,
-        is_deleted=bool(row["is_deleted"]),
+def _split_deleted(table: pa.Table) -> tuple[pa.Table, pa.Table]:
+    deleted = table.column("is_deleted")
+    return table.filter(pc.invert(deleted)), table.filter(deleted)
+
+
+def _serving_table(
+    table: pa.Table, tenant_id: str, entity: str, source_systems: dict[str, str], now: datetime
+) -> pa.Table:
+    """The rows in the serving table's shape (lineage columns added), built column-wise with Arrow."""
+    n = table.num_rows
+    id_field = ID_FIELDS[entity]
+    connections = table.column("connection_id").to_pylist()
+    record_ids = table.column(id_field).to_pylist()
+    ids = [str(row_id(tenant_id, c, entity, str(r))) for c, r in zip(connections, record_ids, strict=True)]
+    columns: dict[str, pa.Array | pa.ChunkedArray] = {f: table.column(f) for f in canonical_fields(entity)}
+    columns.update(
+        id=pa.array(ids, pa.string()),
+        tenant_id=pa.array([tenant_id] * n, pa.string()),
+        connection_id=table.column("connection_id"),
+        source_system=pa.array([source_systems.get(c, "unknown") for c in connections], pa.string()),
+        source_record_id=pc.coalesce(table.column("source_record_id"), pc.cast(table.column(id_field), pa.string())),
+        mapping_version=table.column("mapping_version"),
+        ingested_at=table.column("ingested_at"),
+        materialized_at=pa.array([now] * n, pa.timestamp("us", tz="UTC")),
+        is_deleted=table.column("is_deleted"),
     )
-    return out
+    return pa.table(columns)
+
+
+def _serving_rows(
+    table: pa.Table, tenant_id: str, entity: str, source_systems: dict[str, str], now: datetime
+) -> list[dict[str, Any]]:
+    """The rows as dicts for the SQLAlchemy (SQLite, deletions) path."""
+    rows = _serving_table(table, tenant_id, entity, source_systems, now).to_pylist()
+    for r in rows:
+        r["id"], r["tenant_id"], r["connection_id"] = (
+            uuid.UUID(r["id"]), uuid.UUID(r["tenant_id"]), uuid.UUID(r["connection_id"])
+        )  # fmt: skip
+    return rows
+
+
+def _identity(entity: str) -> list[str]:
+    return ["tenant_id", "connection_id", ID_FIELDS[entity]]
 
 
 _LINEAGE_UPDATE = ("connection_id", "source_system", "source_record_id", "mapping_version", "ingested_at")
@@ -113,22 +148,6 @@ def _update_columns(entity: str, deleted: bool) -> list[str]:
     if deleted:
         return ["is_deleted", "ingested_at", "mapping_version"]
     return [f for f in canonical_fields(entity) if f != ID_FIELDS[entity]] + [*_LINEAGE_UPDATE, "is_deleted"]
-
-
-def _upsert(engine: Engine, tenant_id: str, table: Table, entity: str, rows: list[dict[str, Any]]) -> None:
-    identity = ["tenant_id", "connection_id", ID_FIELDS[entity]]
-    live = [r for r in rows if not r["is_deleted"]]
-    gone = [r for r in rows if r["is_deleted"]]
-    if engine.dialect.name == "postgresql":
-        if live:
-            _pg_copy_upsert(engine, tenant_id, table, entity, live)
-        if gone:
-            _core_upsert(engine, tenant_id, table, identity, _update_columns(entity, True), gone, deletions=True)
-        return
-    if live:
-        _core_upsert(engine, tenant_id, table, identity, _update_columns(entity, False), live)
-    if gone:
-        _core_upsert(engine, tenant_id, table, identity, _update_columns(entity, True), gone, deletions=True)
 
 
 def _core_upsert(
@@ -168,15 +187,13 @@ def _deleted_defaults(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _pg_copy_upsert(engine: Engine, tenant_id: str, table: Table, entity: str, rows: list[dict[str, Any]]) -> None:
+def _pg_copy_upsert(engine: Engine, tenant_id: str, table: Table, entity: str, rows: pa.Table) -> None:
     """COPY into a temporary staging table, then one INSERT ... ON CONFLICT from it (PostgreSQL bulk path)."""
-    cols = [c.name for c in table.columns]
-    buf = io.StringIO()
-    writer = csv.writer(buf)
-    for r in rows:
-        writer.writerow(["\\N" if r.get(c) is None else _csv_value(r[c]) for c in cols])
+    cols = rows.column_names
+    buf = io.BytesIO()
+    pacsv.write_csv(rows, buf, pacsv.WriteOptions(include_header=False))
     buf.seek(0)
-    identity = ", ".join(f'"{c}"' for c in ("tenant_id", "connection_id", ID_FIELDS[entity]))
+    identity = ", ".join(f'"{c}"' for c in _identity(entity))
     update_cols = [*_update_columns(entity, False), "materialized_at"]
     compare = [c for c in update_cols if c != "materialized_at"]
     col_list = ", ".join(f'"{c}"' for c in cols)
@@ -185,7 +202,7 @@ def _pg_copy_upsert(engine: Engine, tenant_id: str, table: Table, entity: str, r
         cur = raw.cursor()
         cur.execute("SELECT set_config(%s, %s, true)", (TENANT_SETTING, tenant_id))
         cur.execute(f"CREATE TEMP TABLE _stage (LIKE {table.name} INCLUDING DEFAULTS) ON COMMIT DROP")
-        cur.copy_expert(f"COPY _stage ({col_list}) FROM STDIN WITH (FORMAT csv, NULL '\\N')", buf)
+        cur.copy_expert(f"COPY _stage ({col_list}) FROM STDIN WITH (FORMAT csv)", buf)
         cur.execute(
             f"""INSERT INTO {table.name} ({col_list}) SELECT {col_list} FROM _stage
                 ON CONFLICT ({identity}) DO UPDATE SET
@@ -199,14 +216,6 @@ def _pg_copy_upsert(engine: Engine, tenant_id: str, table: Table, entity: str, r
         raise
     finally:
         raw.close()
-
-
-def _csv_value(value: Any) -> str:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
 
 
 def live_record_count(con: duckdb.DuckDBPyConnection, entity: str) -> int:
