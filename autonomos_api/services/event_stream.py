@@ -10,6 +10,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -26,21 +27,40 @@ log = logging.getLogger(__name__)
 
 CHANNEL_PATTERN = channel_for("*")
 _PREFIX = CHANNEL_PATTERN[:-1]
-_WAKE: dict[str, Any] = {"id": -1}  # queued to wake a consumer that must catch up from the journal
 
-Message = dict[str, Any]
+
+@dataclass(frozen=True, eq=False)
+class Event:
+    """One tenant event as it travels: id and type for routing, its JSON text, and its SSE frame (built once)."""
+
+    id: int
+    type: str
+    data: str  # the JSON wire form: {id, tenant_id, type, payload, created_at}
+
+    @cached_property
+    def sse_frame(self) -> bytes:
+        """The event as one server-sent-events frame, shared by every subscriber."""
+        return f"id: {self.id}\nevent: {self.type}\ndata: {self.data}\n\n".encode()
+
+    def message(self) -> dict[str, Any]:
+        """The parsed wire form."""
+        parsed: dict[str, Any] = json.loads(self.data)
+        return parsed
+
+
+_WAKE = Event(-1, "", "")  # queued to wake a consumer that must catch up from the journal
 
 
 def fetch_after(
     engine: Engine, tenant_id: uuid.UUID, after_id: int, types: frozenset[str] | None, limit: int
-) -> list[Message]:
+) -> list[Event]:
     """Up to limit journaled events of tenant_id with id > after_id (and of types), oldest first."""
     with tenant_session(tenant_id, engine) as session:
         query = select(EventJournal).where(EventJournal.tenant_id == tenant_id, EventJournal.id > after_id)
         if types:
             query = query.where(EventJournal.type.in_(sorted(types)))
         rows = session.scalars(query.order_by(EventJournal.id).limit(limit))
-        return [event_message(row) for row in rows]
+        return [Event(row.id, row.type, json.dumps(event_message(row), default=str)) for row in rows]
 
 
 def head_id(engine: Engine, tenant_id: uuid.UUID) -> int:
@@ -56,13 +76,13 @@ class Subscription:
     tenant_id: uuid.UUID
     types: frozenset[str] | None
     cursor: int
-    queue: asyncio.Queue[Message]
+    queue: asyncio.Queue[Event]
     lagging: bool = True  # starts by reading the journal after `cursor` (replay), then follows live delivery
     catch_ups: int = field(default=0, repr=False)
 
-    def wants(self, message: Message) -> bool:
-        """True when the message passes this subscription's type filter."""
-        return self.types is None or message.get("type") in self.types
+    def wants(self, event: Event) -> bool:
+        """True when the event passes this subscription's type filter."""
+        return self.types is None or event.type in self.types
 
     def mark_lagging(self) -> None:
         """Switch to catching up from the journal (queue overflow or a Redis gap) and wake the consumer."""
@@ -159,8 +179,8 @@ class EventHub:
         """Number of open subscriptions."""
         return sum(len(s) for s in self._subs.values())
 
-    async def events(self, sub: Subscription) -> AsyncIterator[Message | None]:
-        """The subscription's events in strictly increasing id order; None when a heartbeat is due."""
+    async def batches(self, sub: Subscription, max_batch: int = 256) -> AsyncIterator[list[Event]]:
+        """The subscription's events in strictly increasing id order, in batches of what is ready; [] = heartbeat."""
         while True:
             if sub.lagging:
                 # Cleared before reading: anything published from now on is queued live (dedupe drops overlaps).
@@ -169,23 +189,38 @@ class EventHub:
                 rows = await asyncio.to_thread(
                     fetch_after, self.engine(), sub.tenant_id, sub.cursor, sub.types, self.catch_up_batch
                 )
-                for message in rows:
-                    if message["id"] > sub.cursor:
-                        sub.cursor = message["id"]
-                        yield message
+                fresh = [event for event in rows if event.id > sub.cursor]
+                if fresh:
+                    sub.cursor = fresh[-1].id
+                    yield fresh
                 if len(rows) >= self.catch_up_batch:
                     sub.lagging = True
                 continue
             try:
-                message = await asyncio.wait_for(sub.queue.get(), self.heartbeat_seconds)
+                first = await asyncio.wait_for(sub.queue.get(), self.heartbeat_seconds)
             except TimeoutError:
-                yield None
+                yield []
                 continue
-            if message["id"] <= sub.cursor:
-                continue  # a wake-up, or already delivered (replayed, or seen on both Redis and the journal)
-            sub.cursor = message["id"]
-            if sub.wants(message):
-                yield message
+            ready = [first]
+            while len(ready) < max_batch and not sub.queue.empty():
+                ready.append(sub.queue.get_nowait())
+            batch = []
+            for event in ready:
+                if event.id <= sub.cursor:
+                    continue  # a wake-up, or already delivered (replayed, or seen on both Redis and the journal)
+                sub.cursor = event.id
+                if sub.wants(event):
+                    batch.append(event)
+            if batch:
+                yield batch
+
+    async def events(self, sub: Subscription) -> AsyncIterator[Event | None]:
+        """The subscription's events one by one; None when a heartbeat is due."""
+        async for batch in self.batches(sub):
+            if not batch:
+                yield None
+            for event in batch:
+                yield event
 
     @asynccontextmanager
     async def subscription(
@@ -199,13 +234,13 @@ class EventHub:
             self.unsubscribe(sub)
 
     # fan-out -----------------------------------------------------------------------------------------------------
-    def dispatch(self, tenant_id: uuid.UUID, message: Message) -> None:
+    def dispatch(self, tenant_id: uuid.UUID, event: Event) -> None:
         """Hand one event to the tenant's subscriptions; a full queue makes its subscription catch up instead."""
         for sub in tuple(self._subs.get(tenant_id, ())):
-            if sub.lagging or message["id"] <= sub.cursor:
+            if sub.lagging or event.id <= sub.cursor:
                 continue
             try:
-                sub.queue.put_nowait(message)
+                sub.queue.put_nowait(event)
             except asyncio.QueueFull:
                 sub.lagging = True  # its consumer finds the flag after the queued events: it reads the journal
 
@@ -247,12 +282,13 @@ class EventHub:
         try:
             tenant_id = uuid.UUID(channel.removeprefix(_PREFIX))
             message = json.loads(data)
-            if str(message.get("tenant_id")) != str(tenant_id) or not isinstance(message.get("id"), int):
+            event_id, type_ = message.get("id"), message.get("type")
+            if str(message.get("tenant_id")) != str(tenant_id) or not isinstance(event_id, int):
                 raise ValueError("malformed event")
-        except (ValueError, TypeError) as exc:
+        except (ValueError, TypeError, AttributeError) as exc:
             log.warning("ignoring a malformed event on %s: %s", channel, exc)
             return
-        self.dispatch(tenant_id, message)
+        self.dispatch(tenant_id, Event(event_id, str(type_), data))
 
     async def _poll_loop(self) -> None:
         while True:
@@ -276,9 +312,9 @@ class EventHub:
             cursor = min(sub.cursor for sub in subs)
         while True:
             rows = await asyncio.to_thread(fetch_after, self.engine(), tenant_id, cursor, None, self.catch_up_batch)
-            for message in rows:
-                self.dispatch(tenant_id, message)
-                cursor = message["id"]
+            for event in rows:
+                self.dispatch(tenant_id, event)
+                cursor = event.id
             if tenant_id in self._subs:
                 self._poll_cursor[tenant_id] = cursor
             if len(rows) < self.catch_up_batch:

@@ -91,9 +91,9 @@ def _publish(tenant_id: uuid.UUID, count: int, type_: str = "ingested") -> list[
 
 
 async def _collect(hub: EventHub, sub: Subscription, into: list[int]) -> None:
-    async for message in hub.events(sub):
-        if message is not None:
-            into.append(message["id"])
+    async for event in hub.events(sub):
+        if event is not None:
+            into.append(event.id)
 
 
 async def _until(predicate: Any, timeout: float, what: str) -> None:
