@@ -237,6 +237,9 @@ class SharedMappingMemoryRow(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
+_LIVE = text("is_deleted IS FALSE")
+
+
 class MaterializedBase(TenantScoped):
     """Lineage columns every materialized row carries."""
 
@@ -259,6 +262,17 @@ class MaterializedAccount(MaterializedBase, Base):
     __table_args__ = (
         UniqueConstraint("tenant_id", "connection_id", "account_id", name="uq_materialized_accounts_identity"),
         Index("ix_materialized_accounts_name", "tenant_id", "name"),
+        Index("ix_accounts_live_industry", "tenant_id", "industry", postgresql_where=_LIVE, sqlite_where=_LIVE),
+        Index("ix_accounts_live_owner_id", "tenant_id", "owner_id", postgresql_where=_LIVE, sqlite_where=_LIVE),
+        Index(
+            "ix_accounts_live_updated_at_id",
+            "tenant_id",
+            "updated_at",
+            "id",
+            postgresql_where=_LIVE,
+            sqlite_where=_LIVE,
+        ),
+        Index("ix_accounts_live_name_id", "tenant_id", "name", "id", postgresql_where=_LIVE, sqlite_where=_LIVE),
     )
     account_id: Mapped[str] = mapped_column(String(300))
     name: Mapped[str] = mapped_column(String(500))
@@ -283,6 +297,18 @@ class MaterializedOpportunity(MaterializedBase, Base):
     __table_args__ = (
         UniqueConstraint("tenant_id", "connection_id", "opportunity_id", name="uq_materialized_opportunities_identity"),
         Index("ix_materialized_opportunities_name", "tenant_id", "name"),
+        Index("ix_opportunities_live_stage", "tenant_id", "stage", postgresql_where=_LIVE, sqlite_where=_LIVE),
+        Index("ix_opportunities_live_status", "tenant_id", "status", postgresql_where=_LIVE, sqlite_where=_LIVE),
+        Index("ix_opportunities_live_owner_id", "tenant_id", "owner_id", postgresql_where=_LIVE, sqlite_where=_LIVE),
+        Index(
+            "ix_opportunities_live_updated_at_id",
+            "tenant_id",
+            "updated_at",
+            "id",
+            postgresql_where=_LIVE,
+            sqlite_where=_LIVE,
+        ),
+        Index("ix_opportunities_live_name_id", "tenant_id", "name", "id", postgresql_where=_LIVE, sqlite_where=_LIVE),
     )
     opportunity_id: Mapped[str] = mapped_column(String(300))
     account_id: Mapped[str | None] = mapped_column(String(300))
@@ -306,6 +332,19 @@ class MaterializedContact(MaterializedBase, Base):
         UniqueConstraint("tenant_id", "connection_id", "contact_id", name="uq_materialized_contacts_identity"),
         Index("ix_materialized_contacts_last_name", "tenant_id", "last_name"),
         Index("ix_materialized_contacts_email", "tenant_id", "email"),
+        Index("ix_contacts_live_owner_id", "tenant_id", "owner_id", postgresql_where=_LIVE, sqlite_where=_LIVE),
+        Index(
+            "ix_contacts_live_updated_at_id",
+            "tenant_id",
+            "updated_at",
+            "id",
+            postgresql_where=_LIVE,
+            sqlite_where=_LIVE,
+        ),
+        Index(
+            "ix_contacts_live_last_name_id", "tenant_id", "last_name", "id", postgresql_where=_LIVE, sqlite_where=_LIVE
+        ),
+        Index("ix_contacts_live_email", "tenant_id", "email", postgresql_where=_LIVE, sqlite_where=_LIVE),
     )
     contact_id: Mapped[str] = mapped_column(String(300))
     account_id: Mapped[str | None] = mapped_column(String(300))
