@@ -149,21 +149,17 @@ class EventHub:
         self, tenant_id: uuid.UUID, types: Iterable[str] | None = None, last_event_id: int | None = None
     ) -> Subscription:
         """Register a stream: it replays the journal after last_event_id, or starts at the tenant's newest event."""
+        if last_event_id is None:
+            last_event_id = await asyncio.to_thread(head_id, self.engine(), tenant_id)
+        # It starts by reading the journal after its cursor: that covers whatever was published between reading the
+        # head and registering here (the live queue takes over from then; dedupe by id drops the overlap).
         sub = Subscription(
             tenant_id=tenant_id,
             types=frozenset(types) if types else None,
-            cursor=last_event_id if last_event_id is not None else 0,
+            cursor=last_event_id,
             queue=asyncio.Queue(self.queue_size),
-            lagging=last_event_id is not None,
         )
-        # registered before the head is read, so nothing published in between is missed (dedupe drops repeats)
         self._subs.setdefault(tenant_id, set()).add(sub)
-        if last_event_id is None:
-            try:
-                sub.cursor = max(sub.cursor, await asyncio.to_thread(head_id, self.engine(), tenant_id))
-            except BaseException:
-                self.unsubscribe(sub)
-                raise
         return sub
 
     def unsubscribe(self, sub: Subscription) -> None:
