@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter
 
-from autonomos_api.api.routes import auth, events, users
+from autonomos_api.api.routes import aoa, auth, events, users
 from autonomos_api.api.routes.aam import connections, drift_events, mappings, quarantine, repairs
 from autonomos_api.api.routes.dcl import graph, telemetry, views
 
@@ -20,3 +20,4 @@ api_router.include_router(users.router)
 api_router.include_router(dcl_router)
 api_router.include_router(aam_router)
 api_router.include_router(events.router)
+api_router.include_router(aoa.router)

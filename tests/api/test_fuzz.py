@@ -83,7 +83,9 @@ def test_no_input_causes_a_server_error(
             response = case.call(headers={"Authorization": f"Bearer {token if logs_out else admin.token}"})
             if response.status_code < 300:
                 succeeded.add(label)
-            if response.status_code >= 500:
+            # Dagster is not configured in this test: the run routes answer 503 dagster_unavailable by design
+            dagster_down = response.status_code == 503 and response.json().get("code") == "dagster_unavailable"
+            if response.status_code >= 500 and not dagster_down:
                 failures.append(f"{label} -> {response.status_code}: {response.text[:300]}")
 
         run()

@@ -74,11 +74,15 @@ EXERCISES: dict[tuple[str, str], Exercise] = {
     ("GET", "/api/v1/aam/mappings"): LIST,
     ("GET", "/api/v1/aam/mappings/{mapping_id}"): FOREIGN,
     ("POST", "/api/v1/aam/mappings/{mapping_id}/activate"): FOREIGN,
-    ("POST", "/api/v1/aam/mappings/suggest"): Exercise(expect=422),  # no file: memory isolation is in test_review_actions
+    ("POST", "/api/v1/aam/mappings/suggest"): Exercise(expect=422),  # no file; memory isolation: test_review_actions
     ("GET", "/api/v1/aam/quarantine"): LIST,
     ("GET", "/api/v1/aam/quarantine/{record_id}"): FOREIGN,
     ("GET", "/api/v1/events"): Exercise(params={"after_id": "0"}),
     ("POST", "/api/v1/events/token"): LIST,
+    # Dagster is not configured here (503 before any tenant data is touched); tests/api/test_runs.py runs a real one
+    ("POST", "/api/v1/aoa/run"): Exercise(expect=503),
+    ("GET", "/api/v1/aoa/state"): Exercise(expect=503),
+    ("POST", "/api/v1/aoa/reset"): Exercise(json={"confirm": "Beta"}, expect=503),
 }
 
 

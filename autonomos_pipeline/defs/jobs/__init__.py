@@ -1,0 +1,1 @@
+"""Jobs that run the whole pipeline of a tenant."""
