@@ -20,6 +20,7 @@ def create_app() -> FastAPI:
     """Build the application from the current settings."""
     settings = get_settings()
     logging.basicConfig(level=logging.INFO)
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # request URLs may carry secrets
     app = FastAPI(
         title="AutonomOS API",
         version="0.1.0",
