@@ -287,17 +287,17 @@ class EventHub:
         self.dispatch(tenant_id, Event(event_id, str(type_), data))
 
     async def _poll_loop(self) -> None:
+        loop = asyncio.get_running_loop()
         while True:
-            await asyncio.sleep(self.poll_interval)
-            if self._redis_live:
-                continue
-            for tenant_id in list(self._subs):
-                try:
-                    await self._poll_tenant(tenant_id)
-                except asyncio.CancelledError:
-                    raise
-                except Exception as exc:  # the store is briefly unreachable: try again next round
-                    log.warning("event journal poll failed for a tenant: %s", exc)
+            started = loop.time()
+            if not self._redis_live and self._subs:
+                # one query per tenant with listeners, concurrently; a round takes poll_interval, not more
+                polls = [self._poll_tenant(tenant_id) for tenant_id in list(self._subs)]
+                results = await asyncio.gather(*polls, return_exceptions=True)
+                for result in results:
+                    if isinstance(result, Exception):  # the store is briefly unreachable: next round retries
+                        log.warning("event journal poll failed for a tenant: %s", result)
+            await asyncio.sleep(max(0.0, self.poll_interval - (loop.time() - started)))
 
     async def _poll_tenant(self, tenant_id: uuid.UUID) -> None:
         subs = self._subs.get(tenant_id)
