@@ -287,15 +287,30 @@ def test_live_platform_events_through_run_drift_repair_and_a_redis_crash(tmp_pat
         deadline.wait(lambda: ws.connected.is_set() or ws.error is not None, "the WebSocket", limit=20)
         assert sse.error is None and ws.error is None, (sse.error, ws.error)
 
-        # run the tenant (in process against the same instance and stores), then read the views
+        # run the tenant through the API (POST /aoa/run -> Dagster GraphQL -> the daemon's run queue), read the views
         deadline.wait(lambda: answers(f"http://127.0.0.1:{dagster_port}/server_info", webserver), "Dagster", 90)
-        _run([str(BIN / "autonomos"), "materialize", "--tenant", tenant], env, logs / "materialize.log", 120)
+        launches: list[httpx.Response] = []
+
+        def launched() -> bool:
+            launches.append(api.post("/api/v1/aoa/run", headers=headers))
+            return launches[-1].status_code == 202
+
+        deadline.wait(launched, "POST /aoa/run to be accepted (the code location loading)", limit=60, every=1.0)
+        run_id = launches[-1].json()["run_id"]
+
+        def run_status() -> str | None:
+            runs = api.get("/api/v1/aoa/state", headers=headers).json().get("runs", [])
+            return next((r["status"] for r in runs if r["run_id"] == run_id), None)
+
+        deadline.wait(lambda: run_status() in {"SUCCESS", "FAILURE", "CANCELED"}, "the tenant run", 120, every=1.0)
+        assert run_status() == "SUCCESS", f"the run failed: see {logs} and the Dagster instance"
         first_run = {"ingested", "canonicalized", "materialized"}
         deadline.wait(lambda: first_run <= sse.types(), f"{first_run} on SSE (got {sse.types()})", limit=20)
         deadline.wait(lambda: first_run <= ws.types(), f"{first_run} on the WebSocket (got {ws.types()})", limit=20)
         assert _accounts(api, headers) == TRUTH
 
         # Redis crashes; the source's schema changes (three renames, an added column, a type change) and is re-read
+        # (the raw layer only, as `autonomos demo drift` does: in process against the same instance and stores)
         assert daemon.poll() is None
         redis_server.kill()
         (folder / "accounts.csv").write_text(V2)
