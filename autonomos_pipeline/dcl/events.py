@@ -7,7 +7,7 @@ import logging
 import uuid
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.orm import Session
 
 from autonomos_pipeline.dcl.redis_client import get_redis
@@ -44,6 +44,10 @@ def publish(session: Session, tenant_id: uuid.UUID | str, type_: str, payload: d
     """Journal an event in session's transaction; it is fanned out through Redis once the transaction commits."""
     if type_ not in EVENT_TYPES:
         raise ValueError(f"unknown event type {type_!r}")
+    if session.get_bind().dialect.name == "postgresql":
+        # Ids come from one sequence; holding a per-tenant lock until commit makes a tenant's ids commit in order,
+        # so a reader that has seen id N never misses a smaller id committed later (replay by Last-Event-ID).
+        session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:t))"), {"t": f"autonomos-events:{tenant_id}"})
     row = EventJournal(tenant_id=uuid.UUID(str(tenant_id)), type=type_, payload=payload)
     session.add(row)
     session.flush()
