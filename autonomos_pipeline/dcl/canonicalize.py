@@ -167,12 +167,12 @@ def canonicalize_stream(
            WHERE b.connection_id = ? AND b.stream = ? ORDER BY b.ingested_at, b.batch_id""",
         [cid, stream],
     ).fetchall()
-    todo: dict[str, list[str]] = {"canonical": [], "awaiting_review": []}
+    due: dict[str, list[str]] = {"canonical": [], "awaiting_review": []}
     for batch_id, fingerprint, done_version, done_state in batches:
         state = "awaiting_review" if version is None or fingerprint in blocked else "canonical"
         if force or done_version != number or done_state != state:
-            todo[state].append(batch_id)
-    batch_ids = todo["canonical"] + todo["awaiting_review"]
+            due[state].append(batch_id)
+    batch_ids = due["canonical"] + due["awaiting_review"]
     if not batch_ids:
         return result
     result.batches = len(batch_ids)
@@ -185,11 +185,11 @@ def canonicalize_stream(
                 QuarantineRecord.batch_id.in_(batch_ids), QuarantineRecord.entity.is_not(None)
             )
         )
-    if todo["awaiting_review"]:
-        _quarantine_all(con, engine, tenant_id, connection, stream, entity, todo["awaiting_review"], number, result)
-    if todo["canonical"] and version is not None:
+    if due["awaiting_review"]:
+        _quarantine_all(con, engine, tenant_id, connection, stream, entity, due["awaiting_review"], number, result)
+    if due["canonical"] and version is not None:
         mapping = {m["canonical_field"]: m for m in version.fields}
-        for batch_id in todo["canonical"]:  # one raw batch at a time: memory stays flat as the input grows
+        for batch_id in due["canonical"]:  # one raw batch at a time: memory stays flat as the input grows
             _apply_mapping(
                 con, engine, tenant_id, connection, stream, entity, [batch_id], mapping, version.version, result
             )
