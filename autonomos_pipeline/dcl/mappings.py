@@ -133,6 +133,7 @@ def create_version(
         .values(is_active=False)
     )
     session.flush()
+    now = datetime.now(UTC)
     row = MappingVersionRow(
         tenant_id=uuid.UUID(tenant_id),
         connection_id=connection_id,
@@ -145,7 +146,8 @@ def create_version(
         created_by=created_by,
         confidence=round(confidence, 5),
         is_active=True,
-        activated_at=datetime.now(UTC),
+        created_at=now,
+        activated_at=now,  # equal to created_at until a rollback re-activates it
     )
     session.add(row)
     session.flush()

@@ -19,6 +19,12 @@ repair_job = dg.define_asset_job(
 )
 
 
+def _made_by_the_loop(author: str, created_at: datetime | None, activated_at: datetime) -> bool:
+    """A version the engine created and activated at once (a first mapping or an auto repair): the run that made it
+    re-materializes the tenant itself. Approvals (a person) and rollbacks (activated later) need a run of their own."""
+    return author == "engine" and created_at == activated_at
+
+
 @dg.sensor(
     name="drift_sensor",
     job=repair_job,
@@ -34,18 +40,25 @@ def drift_sensor(context: dg.SensorEvaluationContext, serving_store: ServingStor
         with serving_store.session(tenant) as s:
             drift = s.scalars(select(DriftEvent.id).where(DriftEvent.status == "open")).all()
             since = datetime.fromisoformat(state[tenant]) if tenant in state else None
-            query = select(MappingVersionRow.id, MappingVersionRow.activated_at).where(
-                MappingVersionRow.activated_at.is_not(None)
-            )
-            activations = [(vid, at) for vid, at in s.execute(query).tuples() if at and (since is None or at > since)]
+            query = select(
+                MappingVersionRow.id,
+                MappingVersionRow.activated_at,
+                MappingVersionRow.created_at,
+                MappingVersionRow.author,
+            ).where(MappingVersionRow.activated_at.is_not(None))
+            activations = [
+                (vid, at, _made_by_the_loop(author, created, at))
+                for vid, at, created, author in s.execute(query).tuples()
+                if at and (since is None or at > since)
+            ]
         keys = [f"drift:{event_id}" for event_id in drift]
         new_streams = unmapped_streams(serving_store, tenant)
         if new_streams:
             keys.append("new:" + ",".join(f"{cid}/{stream}" for cid, stream in new_streams))
-        if since is not None:  # activations the loop itself made are followed by its own run
-            keys += [f"activate:{vid}:{at.isoformat()}" for vid, at in activations]
+        if since is not None:
+            keys += [f"activate:{vid}:{at.isoformat()}" for vid, at, own in activations if not own]
         if activations:
-            state[tenant] = max(at for _, at in activations).isoformat()
+            state[tenant] = max(at for _, at, _ in activations).isoformat()
         if keys:
             requests.append(
                 dg.RunRequest(
