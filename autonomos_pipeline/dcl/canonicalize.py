@@ -42,8 +42,6 @@ _ARROW_TYPES = {
     "DATE": pa.date32(),
 }
 _PHONE_COUNTRY = {"account": "billing_country", "contact": "mailing_country"}
-LINEAGE_COLUMNS = ("connection_id", "stream", "batch_id", "row_index", "source_record_id", "mapping_version",
-                   "ingested_at", "is_deleted")  # fmt: skip
 
 
 def column_type(entity: str, name: str) -> str:

@@ -5,7 +5,7 @@ import uuid
 import dagster as dg
 from sqlalchemy import select
 
-from autonomos_pipeline.dcl.mappings import active_version, ensure_first_mapping, entity_for_stream, latest_schema
+from autonomos_pipeline.dcl.mappings import ensure_first_mapping, entity_for_stream, latest_schema
 from autonomos_pipeline.dcl.repair import open_drift_events, repair_drift
 from autonomos_pipeline.dcl.store import MappingVersionRow, RepairProposal, SchemaSnapshot
 from autonomos_pipeline.defs.partitions import tenants
@@ -73,12 +73,3 @@ def stream_mappings(context: dg.AssetExecutionContext, serving_store: ServingSto
             "awaiting_review": dg.MetadataValue.bool(pending is not None),
         }
     )
-
-
-def active_mapping_version(
-    serving_store: ServingStoreResource, tenant_id: str, connection_id: uuid.UUID, stream: str
-) -> int | None:
-    """The active version number of a stream (used by tests and the CLI)."""
-    with serving_store.session(tenant_id) as s:
-        row = active_version(s, connection_id, stream)
-        return row.version if row else None
