@@ -4,7 +4,7 @@ import time
 
 import dagster as dg
 
-HOLD_SECONDS = 8.0
+HOLD_SECONDS = 15.0  # long enough for tenant B's run to start while A's first still holds, even on a loaded machine
 
 tenants = dg.DynamicPartitionsDefinition(name="tenants")
 

@@ -25,7 +25,7 @@ PG_PORT = int(os.environ.get("AUTONOMOS_TEST_PG_PORT", "5432"))
 PG_USER = os.environ.get("AUTONOMOS_TEST_PG_USER", "postgres")
 ACTIVE = {DagsterRunStatus.STARTING, DagsterRunStatus.STARTED}
 TERMINAL = {DagsterRunStatus.SUCCESS, DagsterRunStatus.FAILURE, DagsterRunStatus.CANCELED}
-DEADLINE_SECONDS = 80.0
+DEADLINE_SECONDS = 180.0  # a loaded CI machine (two test workers) starts processes slowly
 
 WORKSPACE_QUERY = "{ workspaceOrError { ... on Workspace { locationEntries { name loadStatus } } } }"
 
