@@ -12,7 +12,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
-from sqlalchemy import Engine, Table, or_
+from sqlalchemy import Engine, Table, bindparam, or_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -81,12 +81,9 @@ def materialize_entity(
             )
         elif live.num_rows:
             rows = _serving_rows(live, tenant_id, entity, source_systems, now)
-            _core_upsert(engine, tenant_id, table, _identity(entity), _update_columns(entity, False), rows)
+            _core_upsert(engine, tenant_id, table, _identity(entity), _update_columns(entity), rows)
         if gone.num_rows:
-            rows = _serving_rows(gone, tenant_id, entity, source_systems, now)
-            _core_upsert(
-                engine, tenant_id, table, _identity(entity), _update_columns(entity, True), rows, deletions=True
-            )
+            _mark_deleted(engine, tenant_id, table, entity, _serving_rows(gone, tenant_id, entity, source_systems, now))
         report.upserted += live.num_rows
         report.deleted += gone.num_rows
     con.execute(
@@ -128,7 +125,7 @@ def _serving_table(
 def _serving_rows(
     table: pa.Table, tenant_id: str, entity: str, source_systems: dict[str, str], now: datetime
 ) -> list[dict[str, Any]]:
-    """The rows as dicts for the SQLAlchemy (SQLite, deletions) path."""
+    """The rows as dicts for the SQLAlchemy path (SQLite, deletions)."""
     rows = _serving_table(table, tenant_id, entity, source_systems, now).to_pylist()
     for r in rows:
         r["id"], r["tenant_id"], r["connection_id"] = (
@@ -144,9 +141,7 @@ def _identity(entity: str) -> list[str]:
 _LINEAGE_UPDATE = ("connection_id", "source_system", "source_record_id", "mapping_version", "ingested_at")
 
 
-def _update_columns(entity: str, deleted: bool) -> list[str]:
-    if deleted:
-        return ["is_deleted", "ingested_at", "mapping_version"]
+def _update_columns(entity: str) -> list[str]:
     return [f for f in canonical_fields(entity) if f != ID_FIELDS[entity]] + [*_LINEAGE_UPDATE, "is_deleted"]
 
 
@@ -157,14 +152,9 @@ def _core_upsert(
     identity: list[str],
     update_cols: list[str],
     rows: list[dict[str, Any]],
-    *,
-    deletions: bool = False,
 ) -> None:
     """INSERT ... ON CONFLICT DO UPDATE that changes a row only when a value differs (so re-runs change nothing)."""
     dialect_insert = pg_insert if engine.dialect.name == "postgresql" else sqlite_insert
-    if deletions:
-        rows = [{k: v for k, v in r.items() if k in (*identity, "id", "is_deleted", "ingested_at", "mapping_version")}
-                | _deleted_defaults(r) for r in rows]  # fmt: skip
     stmt = dialect_insert(table)
     changed = [table.c[c].is_distinct_from(stmt.excluded[c]) for c in update_cols]
     stmt = stmt.on_conflict_do_update(
@@ -176,15 +166,37 @@ def _core_upsert(
         s.execute(stmt, rows)
 
 
-def _deleted_defaults(row: dict[str, Any]) -> dict[str, Any]:
-    """A deletion of a record never seen before still needs the not-null columns."""
-    return {
-        "source_system": row["source_system"],
-        "source_record_id": row["source_record_id"],
-        "materialized_at": row["materialized_at"],
-        "name": row.get("name") or "(deleted)",
-        **({"last_name": row.get("last_name") or "(deleted)"} if "last_name" in row else {}),
-    }
+def _mark_deleted(engine: Engine, tenant_id: str, table: Table, entity: str, rows: list[dict[str, Any]]) -> None:
+    """Mark served records the source deleted; a deletion of a record never served has nothing to mark."""
+    id_field = ID_FIELDS[entity]
+    stmt = (
+        update(table)
+        .where(
+            table.c.tenant_id == bindparam("b_tenant_id"),
+            table.c.connection_id == bindparam("b_connection_id"),
+            table.c[id_field] == bindparam("b_record_id"),
+            table.c.is_deleted.is_(False),
+        )
+        .values(
+            is_deleted=True,
+            ingested_at=bindparam("b_ingested_at"),
+            mapping_version=bindparam("b_mapping_version"),
+            materialized_at=bindparam("b_materialized_at"),
+        )
+    )
+    params = [
+        {
+            "b_tenant_id": r["tenant_id"],
+            "b_connection_id": r["connection_id"],
+            "b_record_id": r[id_field],
+            "b_ingested_at": r["ingested_at"],
+            "b_mapping_version": r["mapping_version"],
+            "b_materialized_at": r["materialized_at"],
+        }
+        for r in rows
+    ]
+    with tenant_session(tenant_id, engine) as s:
+        s.connection().execute(stmt, params)
 
 
 def _pg_copy_upsert(engine: Engine, tenant_id: str, table: Table, entity: str, rows: pa.Table) -> None:
@@ -194,7 +206,7 @@ def _pg_copy_upsert(engine: Engine, tenant_id: str, table: Table, entity: str, r
     pacsv.write_csv(rows, buf, pacsv.WriteOptions(include_header=False))
     buf.seek(0)
     identity = ", ".join(f'"{c}"' for c in _identity(entity))
-    update_cols = [*_update_columns(entity, False), "materialized_at"]
+    update_cols = [*_update_columns(entity), "materialized_at"]
     compare = [c for c in update_cols if c != "materialized_at"]
     col_list = ", ".join(f'"{c}"' for c in cols)
     raw = engine.raw_connection()
