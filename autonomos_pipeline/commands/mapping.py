@@ -71,7 +71,7 @@ def _write_table(result: Any, out: TextIO) -> None:
 def run_suggest(args: argparse.Namespace) -> int:
     """Profile the input file and print the engine's suggestion."""
     _quiet()
-    from autonomos_pipeline.dcl.mapping import MappingEngine, read_records, schema_from_records
+    from autonomos_pipeline.dcl.mapping import MappingEngine, NumpyMemory, read_records, schema_from_records
 
     path: Path = args.input
     if not path.is_file():
@@ -86,7 +86,15 @@ def run_suggest(args: argparse.Namespace) -> int:
         sys.stderr.write(f"error: {path} has no records\n")
         return 2
     schema = schema_from_records(records, stream=path.stem)
-    result = MappingEngine().suggest(schema, args.entity, tenant_id=args.tenant)
+    if args.tenant:  # the tenant's approvals live where the platform keeps them (serving store, or Pinecone)
+        from autonomos_pipeline.dcl.mappings import mapping_engine
+        from autonomos_pipeline.dcl.store import upgrade
+
+        upgrade()
+        engine = mapping_engine()
+    else:
+        engine = MappingEngine(memory=NumpyMemory())
+    result = engine.suggest(schema, args.entity, tenant_id=args.tenant)
     if args.format == "json":
         sys.stdout.write(json.dumps(_json_payload(result), ensure_ascii=False) + "\n")
     else:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -86,3 +87,31 @@ def test_connections_add_and_materialize_from_the_command_line(tmp_path: Path) -
     assert "[1/4] raw:" in run.stdout and "materialized_contacts: 2 rows" in run.stdout
     unknown = cli("materialize", "--tenant", str(uuid.uuid4()))
     assert unknown.returncode == 2 and "not a tenant partition" in unknown.stderr
+
+
+@pytest.mark.slow
+def test_mapping_suggest_for_a_tenant_uses_its_approved_mappings(tmp_path: Path) -> None:
+    env = _env(tmp_path)
+    sample = tmp_path / "accounts.csv"
+    sample.write_text("Id,Account Name,Text_Field_7\n1,Acme,Boston\n2,Globex,Berlin\n3,Initech,Austin\n")
+    tenant = subprocess.run(
+        [BIN / "autonomos", "tenants", "create", "Learner"], env=env, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    teach = (
+        "from autonomos_pipeline.dcl.mappings import mapping_engine\n"
+        "from schemas import SourceField\n"
+        f"mapping_engine().remember(tenant_id={tenant!r}, entity='account', "
+        "field=SourceField(name='Text_Field_7', sample_values=['Boston']), canonical_field='billing_city')\n"
+    )
+    subprocess.run([BIN / "python", "-c", teach], env=env, check=True, timeout=300)
+
+    def suggest(*extra: str) -> dict[str, str | None]:
+        out = subprocess.run(
+            [BIN / "autonomos", "mapping", "suggest", "--entity", "account", "--input", str(sample),
+             "--format", "json", *extra],
+            env=env, capture_output=True, text=True, check=True, timeout=300,
+        ).stdout  # fmt: skip
+        return {f["source_field"]: f["canonical_field"] for f in json.loads(out)["fields"]}
+
+    assert suggest("--tenant", tenant)["Text_Field_7"] == "billing_city"
+    assert suggest()["Text_Field_7"] is None  # without the tenant, nothing it taught is visible
