@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -10,10 +12,25 @@ from fastapi.middleware.cors import CORSMiddleware
 from autonomos_api.api.main import api_router
 from autonomos_api.api.routes import health
 from autonomos_api.core.config import get_settings
+from autonomos_api.core.db import dispose_api_engines
 from autonomos_api.core.errors import install_error_handlers
 from autonomos_api.core.throttle import LoginThrottle
 from autonomos_api.services.event_stream import hub_lifespan
+from autonomos_api.services.view_journal import ViewJournal
 from autonomos_pipeline.dcl.redis_client import get_redis
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Run the event hub and the view journal; at shutdown journal the buffered views and close the pools."""
+    journal = app.state.view_journal = ViewJournal()
+    await journal.start()
+    try:
+        async with hub_lifespan(app):
+            yield
+    finally:
+        await journal.stop()
+        dispose_api_engines()
 
 
 def create_app() -> FastAPI:
@@ -26,7 +43,7 @@ def create_app() -> FastAPI:
         version="0.1.0",
         description="Unified canonical views, connections, drift review and runs, isolated per tenant.",
         openapi_url="/api/v1/openapi.json",
-        lifespan=hub_lifespan,
+        lifespan=lifespan,
     )
     if settings.cors_origins:
         app.add_middleware(

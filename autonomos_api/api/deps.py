@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import jwt
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
 from autonomos_api.core.config import Settings, get_settings
@@ -79,6 +79,15 @@ def get_session(claims: ClaimsDep, _slot: Annotated[None, Depends(database_slot)
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
+SlotDep = Annotated[None, Depends(database_slot)]
+
+
+def _check_token_user(is_active: bool | None, revoked: bool) -> None:
+    """401 unless the token's user was found (is_active not None) and is active, and the token was not revoked."""
+    if not is_active:
+        raise _unauthorized("invalid_token", "the token's user does not exist or is deactivated")
+    if revoked:
+        raise _unauthorized("token_revoked", "the token was revoked by logout; sign in again")
 
 
 def get_current_user(session: SessionDep, claims: ClaimsDep) -> User:
@@ -87,12 +96,24 @@ def get_current_user(session: SessionDep, claims: ClaimsDep) -> User:
     row = session.execute(
         select(User, revoked.label("revoked")).where(User.id == claims.user_id, User.tenant_id == claims.tenant_id)
     ).first()
-    if row is None or not row.User.is_active:
-        raise _unauthorized("invalid_token", "the token's user does not exist or is deactivated")
-    if row.revoked:
-        raise _unauthorized("token_revoked", "the token was revoked by logout; sign in again")
-    user: User = row.User
+    _check_token_user(row.User.is_active if row else None, bool(row and row.revoked))
+    user: User = row.User  # type: ignore[union-attr]  # checked above
     return user
+
+
+_USERS: Any = User.__table__
+_REVOKED: Any = RevokedToken.__table__
+
+
+def verify_token_user(connection: Connection, claims: TokenClaims) -> None:
+    """get_current_user's checks as one Core query, for read paths that need no User object (401 on failure)."""
+    revoked = select(_REVOKED.c.jti).where(_REVOKED.c.jti == claims.jti).exists()
+    row = connection.execute(
+        select(_USERS.c.is_active, revoked.label("revoked")).where(
+            _USERS.c.id == claims.user_id, _USERS.c.tenant_id == claims.tenant_id
+        )
+    ).first()
+    _check_token_user(row.is_active if row else None, bool(row and row.revoked))
 
 
 CurrentUser = Annotated[User, Depends(get_current_user)]

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy import ColumnElement, Connection, Select, and_, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from autonomos_api.core.errors import APIError
@@ -26,8 +26,8 @@ class SortKey:
     """The column a list is ordered by (then by id), its direction, and whether it may be NULL (sorted last)."""
 
     name: str
-    column: InstrumentedAttribute[Any]
-    id_column: InstrumentedAttribute[Any]
+    column: InstrumentedAttribute[Any] | ColumnElement[Any]
+    id_column: InstrumentedAttribute[Any] | ColumnElement[Any]
     descending: bool = False
     nullable: bool = False
     is_datetime: bool = False
@@ -56,7 +56,8 @@ def decode_cursor(key: SortKey, cursor: str) -> tuple[Any, uuid.UUID]:
 
 
 def _after(key: SortKey, value: Any, row_id: uuid.UUID) -> ColumnElement[bool]:
-    col, id_col = key.column, key.id_column
+    col: Any = key.column
+    id_col: Any = key.id_column
     if value is None:  # already in the NULL tail
         return and_(col.is_(None), id_col < row_id if key.descending else id_col > row_id)
     if key.descending:
@@ -72,17 +73,31 @@ def _order(key: SortKey) -> list[Any]:
     return [key.column.asc().nulls_last(), key.id_column.asc()]
 
 
+def _page_query(query: Select[Any], key: SortKey, limit: int, cursor: str | None) -> Select[Any]:
+    if cursor:
+        query = query.where(_after(key, *decode_cursor(key, cursor)))
+    return query.order_by(*_order(key)).limit(limit + 1)
+
+
+def _cut(key: SortKey, rows: list[Any], limit: int) -> tuple[list[Any], str | None]:
+    if len(rows) <= limit:
+        return rows, None
+    last = rows[limit - 1]
+    return rows[:limit], encode_cursor(key, getattr(last, str(key.column.key)), getattr(last, str(key.id_column.key)))
+
+
 def keyset_page(
     session: Session, query: Select[Any], key: SortKey, limit: int, cursor: str | None
 ) -> tuple[list[Any], str | None]:
     """One page of query's entities after cursor, and the cursor of the next page (None on the last)."""
-    if cursor:
-        query = query.where(_after(key, *decode_cursor(key, cursor)))
-    rows = list(session.scalars(query.order_by(*_order(key)).limit(limit + 1)))
-    if len(rows) <= limit:
-        return rows, None
-    last = rows[limit - 1]
-    return rows[:limit], encode_cursor(key, getattr(last, key.column.key), getattr(last, key.id_column.key))
+    return _cut(key, list(session.scalars(_page_query(query, key, limit, cursor))), limit)
+
+
+def keyset_rows(
+    connection: Connection, query: Select[Any], key: SortKey, limit: int, cursor: str | None
+) -> tuple[list[Any], str | None]:
+    """keyset_page for a Core query on a connection: one page of rows after cursor, and the next cursor."""
+    return _cut(key, list(connection.execute(_page_query(query, key, limit, cursor))), limit)
 
 
 def filtered_page(

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
@@ -147,12 +150,22 @@ def test_deleted_rows_are_not_served(client: TestClient) -> None:
     assert client.get(f"{ACCOUNTS}/{ids[0]}", headers=admin.headers).status_code == 404
 
 
+def _journaled(tenant_id: uuid.UUID, count: int, timeout: float = 10.0) -> list[EventJournal]:
+    """The tenant's journal once it holds count events (reads journal their `viewed` event in the background)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        with tenant_session(tenant_id) as session:
+            events = list(session.scalars(select(EventJournal).order_by(EventJournal.id)))
+        if len(events) >= count or time.monotonic() > deadline:
+            return events
+        time.sleep(0.02)
+
+
 def test_each_read_publishes_a_viewed_event(client: TestClient) -> None:
     admin, ids = _accounts(client)
     client.get(ACCOUNTS, params={"industry": "Retail", "limit": 3}, headers=admin.headers)
     client.get(f"{ACCOUNTS}/{ids[1]}", headers=admin.headers)
-    with tenant_session(admin.tenant_id) as session:
-        events = session.scalars(select(EventJournal).order_by(EventJournal.id)).all()
+    events = _journaled(admin.tenant_id, 2)
     assert [e.type for e in events] == ["viewed", "viewed"]
     assert events[0].payload == {
         "user_id": str(admin.user_id),
@@ -173,3 +186,24 @@ def test_bad_paging_parameters_name_the_field(client: TestClient) -> None:
     first = client.get(ACCOUNTS, params={"limit": 2}, headers=admin.headers).json()
     other_sort = client.get(ACCOUNTS, params={"cursor": first["next_cursor"], "sort": "-name"}, headers=admin.headers)
     assert other_sort.status_code == 422
+
+
+@pytest.mark.postgres
+def test_concurrent_reads_each_journal_their_own_event(pg_client: TestClient) -> None:
+    admin, ids = _accounts(pg_client)
+    other = register(pg_client, "Other")
+
+    reads = [(admin, f"{ACCOUNTS}/{ids[i]}") for i in range(10)] + [(admin, ACCOUNTS)] * 20 + [(other, ACCOUNTS)] * 10
+
+    def read(who_url: tuple[Account, str]) -> int:
+        who, url = who_url
+        return pg_client.get(url, headers=who.headers).status_code
+
+    with ThreadPoolExecutor(8) as pool:
+        statuses = list(pool.map(read, reads))
+    assert statuses == [200] * 40
+    assert len(_journaled(admin.tenant_id, 30)) == 30
+    others = _journaled(other.tenant_id, 10)
+    assert len(others) == 10 and {e.payload["user_id"] for e in others} == {str(other.user_id)}
+    time.sleep(0.2)
+    assert len(_journaled(admin.tenant_id, 31, timeout=0)) == 30, "one event per read, no more"

@@ -22,6 +22,7 @@ from autonomos_pipeline.dcl.store import (
     reset_engines,
     tenant_session,
 )
+from autonomos_pipeline.dcl.view_cache import bump_data_version
 
 PASSWORD = "correct horse battery staple"
 
@@ -121,6 +122,7 @@ def add_rows(
                 )
             )
             ids.append(str(row_id))
+    bump_data_version(tenant_id)  # committed: like the pipeline, retire the tenant's cached view totals
     return ids
 
 

@@ -31,6 +31,7 @@ from autonomos_api.services.runs import (
     unavailable,
 )
 from autonomos_pipeline.dcl.store import Tenant
+from autonomos_pipeline.dcl.view_cache import bump_data_version
 
 router = APIRouter(prefix="/aoa", tags=["runs"])
 
@@ -147,6 +148,7 @@ def reset_pipeline(
         raise unavailable(str(exc)) from None
     cleared = clear_rows(session, user.tenant_id)
     session.commit()
+    bump_data_version(user.tenant_id)
     deleted = delete_warehouse(settings, user.tenant_id)
     try:
         wiped = dagster.wipe_partition(str(user.tenant_id), assets)

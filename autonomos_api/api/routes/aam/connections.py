@@ -28,6 +28,7 @@ from autonomos_api.models.connections import (
 from autonomos_api.services import connections as service
 from autonomos_api.services.partitions import register_tenant_partition
 from autonomos_pipeline.dcl.store import Connection, User
+from autonomos_pipeline.dcl.view_cache import bump_data_version
 
 router = APIRouter(prefix="/connections", tags=["connections"])
 
@@ -147,6 +148,7 @@ def delete_connection(connection_id: uuid.UUID, admin: AdminUser, session: Sessi
     """Delete a connection with its mappings, drift history and served rows."""
     session.delete(_get(session, admin, connection_id))
     session.commit()
+    bump_data_version(admin.tenant_id)  # its served rows went with it: cached view totals are stale
     return Message(message="connection deleted")
 
 

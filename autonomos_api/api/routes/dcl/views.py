@@ -1,20 +1,28 @@
-"""Canonical views of accounts, opportunities and contacts: filtered, sorted, keyset-paginated, each read journaled."""
+"""Canonical views of accounts, opportunities and contacts: filtered, sorted, keyset-paginated, each read journaled.
+
+The hot read path: one worker-thread hop per request, one Core transaction (tenant bound, token user checked, page
+read), the exact total from the per-tenant data-version cache when Redis is configured, the `viewed` event handed to
+the batched journal, and the page validated and dumped to JSON by pydantic in one step.
+"""
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel
-from sqlalchemy import ColumnElement, func, or_, select, text
-from sqlalchemy.orm import Session
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel, TypeAdapter
+from sqlalchemy import ColumnElement, Connection, Table, func, or_, select
 
-from autonomos_api.api.deps import CurrentUser, SessionDep
-from autonomos_api.api.pagination import SortKey, keyset_page
+from autonomos_api.api.deps import ClaimsDep, SlotDep, verify_token_user
+from autonomos_api.api.pagination import SortKey, keyset_rows
+from autonomos_api.core.db import tenant_connection
 from autonomos_api.core.errors import not_found
+from autonomos_api.core.security import TokenClaims
 from autonomos_api.models.common import Page
 from autonomos_api.models.views import (
     AccountPublic,
@@ -26,26 +34,58 @@ from autonomos_api.models.views import (
     OpportunityStatus,
     Sort,
 )
-from autonomos_pipeline.dcl.events import publish
-from autonomos_pipeline.dcl.store import MaterializedAccount, MaterializedContact, MaterializedOpportunity, User
-from autonomos_pipeline.dcl.store.models import MaterializedBase
+from autonomos_api.services.view_journal import ViewJournal
+from autonomos_pipeline.dcl.redis_client import get_redis
+from autonomos_pipeline.dcl.store import MaterializedAccount, MaterializedContact, MaterializedOpportunity
+from autonomos_pipeline.dcl.view_cache import TotalCache
 
 router = APIRouter(prefix="/views", tags=["views"])
 
 
 @dataclass(frozen=True)
 class View:
-    """How one entity is served: its table, display-name column and the columns text search looks at."""
+    """How one entity is served: its table, public shapes, display-name column and the columns text search reads."""
 
     entity: str
-    model: type[MaterializedBase]
+    table: Table
+    public: type[BaseModel]
+    envelope: type[Page[Any]]
     name_column: str
     search_columns: tuple[str, ...]
 
+    @cached_property
+    def columns(self) -> list[Any]:
+        """The table columns the public shape shows."""
+        return [self.table.c[name] for name in self.public.model_fields]
 
-ACCOUNTS = View("account", MaterializedAccount, "name", ("name",))
-OPPORTUNITIES = View("opportunity", MaterializedOpportunity, "name", ("name",))
-CONTACTS = View("contact", MaterializedContact, "last_name", ("first_name", "last_name", "email"))
+    @cached_property
+    def page_adapter(self) -> TypeAdapter[Any]:
+        """Validates and dumps a page of this entity."""
+        return TypeAdapter(self.envelope)
+
+    @cached_property
+    def row_adapter(self) -> TypeAdapter[Any]:
+        """Validates and dumps one row of this entity."""
+        return TypeAdapter(self.public)
+
+
+def _table(model: Any) -> Table:
+    table: Table = model.__table__
+    return table
+
+
+ACCOUNTS = View("account", _table(MaterializedAccount), AccountPublic, AccountsPublic, "name", ("name",))
+OPPORTUNITIES = View(
+    "opportunity", _table(MaterializedOpportunity), OpportunityPublic, OpportunitiesPublic, "name", ("name",)
+)
+CONTACTS = View(
+    "contact",
+    _table(MaterializedContact),
+    ContactPublic,
+    ContactsPublic,
+    "last_name",
+    ("first_name", "last_name", "email"),
+)
 
 
 @dataclass(frozen=True)
@@ -75,13 +115,29 @@ async def list_params(
 ListParamsDep = Annotated[ListParams, Depends(list_params)]
 
 
+@dataclass(frozen=True)
+class Reader:
+    """What a read needs besides its parameters: the token's claims, the journal, and the totals cache."""
+
+    claims: TokenClaims
+    journal: ViewJournal
+    totals: TotalCache
+
+
+async def reader(request: Request, claims: ClaimsDep, _slot: SlotDep) -> Reader:
+    """The caller's reader, once a database slot is free (async: no worker thread)."""
+    return Reader(claims, request.app.state.view_journal, TotalCache(get_redis()))
+
+
+ReaderDep = Annotated[Reader, Depends(reader)]
+
+
 def _sort_key(view: View, sort: Sort) -> SortKey:
-    model: Any = view.model
     by_name = sort in (Sort.NAME, Sort.NAME_DESC)
     return SortKey(
         name=sort.value,
-        column=getattr(model, view.name_column) if by_name else model.updated_at,
-        id_column=model.id,
+        column=view.table.c[view.name_column] if by_name else view.table.c.updated_at,
+        id_column=view.table.c.id,
         descending=sort.value.startswith("-"),
         nullable=not by_name,
         is_datetime=not by_name,
@@ -93,110 +149,123 @@ def _utc(moment: datetime) -> datetime:
     return aware.astimezone(UTC)
 
 
-def _filters(view: View, user: User, params: ListParams, extra: dict[str, Any]) -> list[ColumnElement[bool]]:
-    model: Any = view.model
-    conditions: list[ColumnElement[bool]] = [model.tenant_id == user.tenant_id, model.is_deleted.is_(False)]
-    for column, value in {"owner_id": params.owner_id, **extra}.items():
-        if value is not None:
-            conditions.append(getattr(model, column) == value)
+def _live(view: View, tenant_id: uuid.UUID) -> list[ColumnElement[bool]]:
+    c = view.table.c
+    return [c.tenant_id == tenant_id, c.is_deleted.is_(False)]  # the partial indexes' predicate
+
+
+def _filters(view: View, tenant_id: uuid.UUID, params: ListParams, equal: dict[str, Any]) -> list[ColumnElement[bool]]:
+    c = view.table.c
+    conditions = _live(view, tenant_id)
+    conditions += [c[column] == value for column, value in equal.items()]
     if params.updated_since is not None:
-        conditions.append(model.updated_at >= _utc(params.updated_since))
+        conditions.append(c.updated_at >= _utc(params.updated_since))
     if params.q:
-        conditions.append(or_(*(getattr(model, c).icontains(params.q, autoescape=True) for c in view.search_columns)))
+        conditions.append(or_(*(c[name].icontains(params.q, autoescape=True) for name in view.search_columns)))
     return conditions
 
 
-def _journal_view(session: Session, user: User, payload: dict[str, Any]) -> None:
-    """Publish the `viewed` event in the request's transaction and commit it.
+def _total(
+    connection: Connection, view: View, reader: Reader, conditions: list[ColumnElement[bool]], query: dict[str, Any]
+) -> int:
+    """The exact number of matching rows: cached under the tenant's data version, counted when not cached."""
+    tenant = reader.claims.tenant_id
+    version = reader.totals.version(tenant)  # before counting: the count then sees at least this version's rows
+    if version is not None and (cached := reader.totals.get(tenant, version, query)) is not None:
+        return cached
+    total = int(connection.scalar(select(func.count()).select_from(view.table).where(*conditions)) or 0)
+    if version is not None:
+        reader.totals.put(tenant, version, query, total)
+    return total
 
-    On PostgreSQL the commit does not wait for the WAL flush: a crash can lose the last view events, never data.
-    """
-    publish(session, user.tenant_id, "viewed", {"user_id": str(user.id), **payload})
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SET LOCAL synchronous_commit TO OFF"))
-    session.commit()
 
-
-def _list(
-    view: View,
-    envelope: type[Page[Any]],
-    public: type[BaseModel],
-    session: Session,
-    user: User,
-    params: ListParams,
-    extra: dict[str, Any],
-) -> Page[Any]:
-    conditions = _filters(view, user, params, extra)
-    total = session.scalar(select(func.count()).select_from(view.model).where(*conditions)) or 0
+def _read_page(view: View, reader: Reader, params: ListParams, extra: dict[str, Any]) -> bytes:
+    claims = reader.claims
+    equal = {k: v for k, v in {"owner_id": params.owner_id, **extra}.items() if v is not None}
+    conditions = _filters(view, claims.tenant_id, params, equal)
+    since = _utc(params.updated_since).isoformat() if params.updated_since else None
+    query = {"entity": view.entity, "q": params.q, "updated_since": since, **equal}
     key = _sort_key(view, params.sort)
-    rows, next_cursor = keyset_page(session, select(view.model).where(*conditions), key, params.limit, params.cursor)
-    data = [public.model_validate(row) for row in rows]
-    filters = {k: v for k, v in {"q": params.q, "owner_id": params.owner_id, **extra}.items() if v is not None}
-    _journal_view(session, user, {"entity": view.entity, "rows": len(data), "total": total, "filters": filters})
-    return envelope(data=data, total=total, next_cursor=next_cursor)
+    with tenant_connection(claims.tenant_id) as connection:
+        verify_token_user(connection, claims)
+        total = _total(connection, view, reader, conditions, query)
+        page_query = select(*view.columns).where(*conditions)
+        rows, next_cursor = keyset_rows(connection, page_query, key, params.limit, params.cursor)
+    filters = {k: v for k, v in {"q": params.q, **equal}.items() if v is not None}
+    payload = {"user_id": str(claims.user_id), "entity": view.entity, "rows": len(rows), "total": total}
+    reader.journal.record(claims.tenant_id, {**payload, "filters": filters})
+    page = view.page_adapter.validate_python(
+        {"data": rows, "total": total, "next_cursor": next_cursor}, from_attributes=True
+    )
+    return view.page_adapter.dump_json(page)
 
 
-def _one(view: View, public: type[BaseModel], session: Session, user: User, row_id: uuid.UUID) -> Any:
-    model: Any = view.model
-    row = session.scalars(
-        select(model).where(model.id == row_id, model.tenant_id == user.tenant_id, model.is_deleted.is_(False))
-    ).first()
+def _read_one(view: View, reader: Reader, row_id: uuid.UUID) -> bytes:
+    claims = reader.claims
+    with tenant_connection(claims.tenant_id) as connection:
+        verify_token_user(connection, claims)
+        conditions = [*_live(view, claims.tenant_id), view.table.c.id == row_id]
+        row = connection.execute(select(*view.columns).where(*conditions)).first()
     if row is None:
         raise not_found(view.entity)
-    result = public.model_validate(row)
-    _journal_view(session, user, {"entity": view.entity, "id": str(row_id)})
-    return result
+    reader.journal.record(claims.tenant_id, {"user_id": str(claims.user_id), "entity": view.entity, "id": str(row_id)})
+    return view.row_adapter.dump_json(view.row_adapter.validate_python(row, from_attributes=True))
+
+
+async def _list(view: View, reader: Reader, params: ListParams, extra: dict[str, Any]) -> Response:
+    content = await run_in_threadpool(_read_page, view, reader, params, extra)
+    return Response(content, media_type="application/json")
+
+
+async def _one(view: View, reader: Reader, row_id: uuid.UUID) -> Response:
+    content = await run_in_threadpool(_read_one, view, reader, row_id)
+    return Response(content, media_type="application/json")
 
 
 @router.get("/accounts", response_model=AccountsPublic)
-def list_accounts(
-    user: CurrentUser,
-    session: SessionDep,
-    params: ListParamsDep,
-    industry: Annotated[str | None, Query(max_length=200)] = None,
-) -> Page[Any]:
+async def list_accounts(
+    reader: ReaderDep, params: ListParamsDep, industry: Annotated[str | None, Query(max_length=200)] = None
+) -> Response:
     """Canonical accounts of the tenant: filter, search, sort and page through them."""
-    return _list(ACCOUNTS, AccountsPublic, AccountPublic, session, user, params, {"industry": industry})
+    return await _list(ACCOUNTS, reader, params, {"industry": industry})
 
 
 @router.get("/accounts/{account_id}", response_model=AccountPublic)
-def get_account(account_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> Any:
+async def get_account(account_id: uuid.UUID, reader: ReaderDep) -> Response:
     """One canonical account with its lineage."""
-    return _one(ACCOUNTS, AccountPublic, session, user, account_id)
+    return await _one(ACCOUNTS, reader, account_id)
 
 
 @router.get("/opportunities", response_model=OpportunitiesPublic)
-def list_opportunities(
-    user: CurrentUser,
-    session: SessionDep,
+async def list_opportunities(
+    reader: ReaderDep,
     params: ListParamsDep,
     stage: Annotated[str | None, Query(max_length=200)] = None,
     status: OpportunityStatus | None = None,
     account_id: Annotated[str | None, Query(max_length=300, description="source id of the account")] = None,
-) -> Page[Any]:
+) -> Response:
     """Canonical opportunities of the tenant: filter, search, sort and page through them."""
     extra = {"stage": stage, "status": status.value if status else None, "account_id": account_id}
-    return _list(OPPORTUNITIES, OpportunitiesPublic, OpportunityPublic, session, user, params, extra)
+    return await _list(OPPORTUNITIES, reader, params, extra)
 
 
 @router.get("/opportunities/{opportunity_id}", response_model=OpportunityPublic)
-def get_opportunity(opportunity_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> Any:
+async def get_opportunity(opportunity_id: uuid.UUID, reader: ReaderDep) -> Response:
     """One canonical opportunity with its lineage."""
-    return _one(OPPORTUNITIES, OpportunityPublic, session, user, opportunity_id)
+    return await _one(OPPORTUNITIES, reader, opportunity_id)
 
 
 @router.get("/contacts", response_model=ContactsPublic)
-def list_contacts(
-    user: CurrentUser,
-    session: SessionDep,
+async def list_contacts(
+    reader: ReaderDep,
     params: ListParamsDep,
     account_id: Annotated[str | None, Query(max_length=300, description="source id of the account")] = None,
-) -> Page[Any]:
+) -> Response:
     """Canonical contacts of the tenant: filter, search (names and e-mails), sort and page through them."""
-    return _list(CONTACTS, ContactsPublic, ContactPublic, session, user, params, {"account_id": account_id})
+    return await _list(CONTACTS, reader, params, {"account_id": account_id})
 
 
 @router.get("/contacts/{contact_id}", response_model=ContactPublic)
-def get_contact(contact_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> Any:
+async def get_contact(contact_id: uuid.UUID, reader: ReaderDep) -> Response:
     """One canonical contact with its lineage."""
-    return _one(CONTACTS, ContactPublic, session, user, contact_id)
+    return await _one(CONTACTS, reader, contact_id)

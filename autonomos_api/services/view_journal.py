@@ -1,0 +1,117 @@
+"""The `viewed` events of the views, buffered in-process and journaled in batches by one background task.
+
+Journaling takes the tenant's event lock until commit; doing that inside every read serialized a tenant's readers.
+Reads now only append to a buffer; a flush journals all buffered events of a tenant in one transaction (in the order
+the reads happened) a few milliseconds later, and once more at shutdown. A crash can lose the last buffered view
+events, never data.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+import uuid
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import Engine, text
+
+from autonomos_api.core.db import api_engine
+from autonomos_pipeline.dcl.events import publish
+from autonomos_pipeline.dcl.store import tenant_session
+
+__all__ = ["ViewJournal"]
+
+log = logging.getLogger(__name__)
+
+
+class ViewJournal:
+    """A bounded buffer of (tenant, payload) `viewed` events and the task that journals them."""
+
+    def __init__(
+        self,
+        engine: Callable[[], Engine] = api_engine,
+        *,
+        interval: float = 0.02,
+        max_backoff: float = 2.0,
+        max_buffered: int = 100_000,
+    ) -> None:
+        self.engine = engine
+        self.interval = interval
+        self.max_backoff = max_backoff
+        self.max_buffered = max_buffered
+        self.dropped = 0
+        self._buffer: deque[tuple[uuid.UUID, dict[str, Any]]] = deque()
+        self._flush_lock = threading.Lock()
+        self._failing = False
+        self._task: asyncio.Task[None] | None = None
+
+    def record(self, tenant_id: uuid.UUID, payload: dict[str, Any]) -> None:
+        """Buffer one `viewed` event (thread-safe, no I/O); the next flush journals it."""
+        if len(self._buffer) >= self.max_buffered:
+            self.dropped += 1
+            log.warning("view journal buffer full (%d): a viewed event was dropped", self.max_buffered)
+            return
+        self._buffer.append((tenant_id, payload))
+
+    @property
+    def pending(self) -> int:
+        """Events buffered and not yet journaled."""
+        return len(self._buffer)
+
+    def flush(self) -> int:
+        """Journal every buffered event now, one transaction per tenant; returns how many were journaled.
+
+        Flushes never overlap, so each tenant's events reach the journal in the order they were recorded. When a
+        tenant's transaction fails its events go back to the front of the buffer for the next flush.
+        """
+        with self._flush_lock:
+            batch: list[tuple[uuid.UUID, dict[str, Any]]] = []
+            while self._buffer:
+                batch.append(self._buffer.popleft())
+            by_tenant: dict[uuid.UUID, list[dict[str, Any]]] = {}
+            for tenant_id, payload in batch:
+                by_tenant.setdefault(tenant_id, []).append(payload)
+            journaled = 0
+            failed: list[tuple[uuid.UUID, dict[str, Any]]] = []
+            for tenant_id, payloads in by_tenant.items():
+                try:
+                    self._journal(tenant_id, payloads)
+                    journaled += len(payloads)
+                except Exception:
+                    log.exception("journaling %d viewed events of tenant %s failed", len(payloads), tenant_id)
+                    failed += [(tenant_id, p) for p in payloads]
+            self._buffer.extendleft(reversed(failed))
+            self._failing = bool(failed)
+            return journaled
+
+    def _journal(self, tenant_id: uuid.UUID, payloads: list[dict[str, Any]]) -> None:
+        with tenant_session(tenant_id, self.engine()) as session:
+            for payload in payloads:
+                publish(session, tenant_id, "viewed", payload)
+            if session.get_bind().dialect.name == "postgresql":
+                session.execute(text("SET LOCAL synchronous_commit TO OFF"))
+
+    async def start(self) -> None:
+        """Start the background flush task."""
+        self._task = asyncio.create_task(self._run(), name="view-journal")
+
+    async def stop(self) -> None:
+        """Stop the task and journal what is still buffered."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        await asyncio.to_thread(self.flush)
+
+    async def _run(self) -> None:
+        delay = self.interval
+        while True:
+            await asyncio.sleep(delay)
+            if self._buffer:
+                await asyncio.to_thread(self.flush)
+            delay = min(delay * 2, self.max_backoff) if self._failing else self.interval

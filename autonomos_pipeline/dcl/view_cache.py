@@ -1,0 +1,98 @@
+"""Per-tenant data versions in Redis, and the views' exact totals cached under the version they were counted at.
+
+Whatever changes a tenant's materialized rows calls `bump_data_version` after its transaction commits; a total cached
+under an older version is never read again. A reader takes the version before it counts, so a count is stored under
+a version no newer than the rows it saw. Without Redis nothing is cached and every total is counted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import uuid
+from typing import Any
+
+import redis
+from redis.exceptions import RedisError
+
+from autonomos_pipeline.dcl.redis_client import get_redis
+
+__all__ = ["TOTAL_TTL_SECONDS", "TotalCache", "bump_data_version", "data_version_key"]
+
+log = logging.getLogger(__name__)
+
+# A safety net, not the invalidation: entries of a version that a failed bump left current expire after this.
+TOTAL_TTL_SECONDS = 300
+
+
+def data_version_key(tenant_id: uuid.UUID | str) -> str:
+    """The Redis key of a tenant's data version."""
+    return f"autonomos:data_version:{tenant_id}"
+
+
+def bump_data_version(tenant_id: uuid.UUID | str, client: redis.Redis | None = None) -> None:
+    """Give the tenant a new data version: call after a change to its materialized rows has committed.
+
+    The version is a fresh random token (not a counter), so it never repeats even if Redis lost the key.
+    A Redis failure is logged; totals cached before it then live at most TOTAL_TTL_SECONDS.
+    """
+    client = client if client is not None else get_redis()
+    if client is None:
+        return
+    try:
+        client.set(data_version_key(tenant_id), uuid.uuid4().hex)
+    except RedisError as exc:
+        log.error("could not bump the data version of tenant %s: %s", tenant_id, exc)
+
+
+class TotalCache:
+    """Exact totals of the views per (tenant, data version, entity, filters), in Redis."""
+
+    def __init__(self, client: redis.Redis | None, ttl_seconds: int = TOTAL_TTL_SECONDS) -> None:
+        self.client = client
+        self.ttl_seconds = ttl_seconds
+
+    def version(self, tenant_id: uuid.UUID | str) -> str | None:
+        """The tenant's current data version (created when it has none); None without a working Redis.
+
+        Read it before counting: a total must never be stored under a version newer than the count's snapshot.
+        """
+        if self.client is None:
+            return None
+        key = data_version_key(tenant_id)
+        try:
+            current: str | None = self.client.get(key)
+            if current is None:
+                self.client.set(key, uuid.uuid4().hex, nx=True)
+                current = self.client.get(key)
+            return current
+        except RedisError as exc:
+            log.warning("view totals uncached: %s", exc)
+            return None
+
+    def get(self, tenant_id: uuid.UUID | str, version: str, query: dict[str, Any]) -> int | None:
+        """The total cached for this query under version, or None."""
+        if self.client is None:
+            return None
+        try:
+            value = self.client.get(self._key(tenant_id, version, query))
+        except RedisError as exc:
+            log.warning("view total cache read failed: %s", exc)
+            return None
+        return int(value) if value is not None else None
+
+    def put(self, tenant_id: uuid.UUID | str, version: str, query: dict[str, Any], total: int) -> None:
+        """Remember the total counted for this query at version."""
+        if self.client is None:
+            return
+        try:
+            self.client.set(self._key(tenant_id, version, query), total, ex=self.ttl_seconds)
+        except RedisError as exc:
+            log.warning("view total cache write failed: %s", exc)
+
+    @staticmethod
+    def _key(tenant_id: uuid.UUID | str, version: str, query: dict[str, Any]) -> str:
+        canonical = json.dumps(query, sort_keys=True, separators=(",", ":"), default=str)
+        digest = hashlib.blake2b(canonical.encode(), digest_size=16).hexdigest()
+        return f"autonomos:view_total:{tenant_id}:{version}:{digest}"

@@ -1,0 +1,75 @@
+"""The batched view journal: buffered `viewed` events reach the journal in order, survive a failed flush, and are
+journaled at shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+from sqlalchemy import Engine, select
+
+from autonomos_api.services.view_journal import ViewJournal
+from autonomos_pipeline.dcl.store import EventJournal, Tenant, get_engine, system_session, tenant_session
+from tests.utils.stores import Store
+
+
+def _tenant(engine: Engine) -> uuid.UUID:
+    tenant_id = uuid.uuid4()
+    with system_session(engine) as session:
+        session.add(Tenant(id=tenant_id, name="Journal test", slug=f"t-{tenant_id.hex}"))
+    return tenant_id
+
+
+def _payloads(engine: Engine, tenant_id: uuid.UUID) -> list[dict[str, object]]:
+    with tenant_session(tenant_id, engine) as session:
+        rows = session.scalars(select(EventJournal).order_by(EventJournal.id))
+        return [row.payload for row in rows if row.type == "viewed"]
+
+
+def test_a_flush_journals_each_tenants_events_in_order(sqlite_store: Store) -> None:
+    engine = get_engine(sqlite_store.app_url)
+    a, b = _tenant(engine), _tenant(engine)
+    journal = ViewJournal(lambda: engine)
+    for i in range(5):
+        journal.record(a if i % 2 == 0 else b, {"n": i})
+    assert journal.pending == 5 and _payloads(engine, a) == []
+    assert journal.flush() == 5
+    assert _payloads(engine, a) == [{"n": 0}, {"n": 2}, {"n": 4}]
+    assert _payloads(engine, b) == [{"n": 1}, {"n": 3}]
+    assert journal.pending == 0
+
+
+def test_events_of_a_failed_flush_wait_for_the_next(sqlite_store: Store) -> None:
+    engine = get_engine(sqlite_store.app_url)
+    tenant = _tenant(engine)
+    calls = []
+
+    def flaky() -> Engine:
+        calls.append(1)
+        if len(calls) == 1:
+            raise ConnectionError("database unavailable")
+        return engine
+
+    journal = ViewJournal(flaky)
+    journal.record(tenant, {"n": 1})
+    journal.record(tenant, {"n": 2})
+    assert journal.flush() == 0 and journal.pending == 2
+    journal.record(tenant, {"n": 3})
+    assert journal.flush() == 3
+    assert _payloads(engine, tenant) == [{"n": 1}, {"n": 2}, {"n": 3}]
+
+
+def test_stop_journals_what_is_still_buffered(sqlite_store: Store) -> None:
+    engine = get_engine(sqlite_store.app_url)
+    tenant = _tenant(engine)
+
+    async def run() -> None:
+        journal = ViewJournal(lambda: engine, interval=3600)
+        await journal.start()
+        journal.record(tenant, {"n": 1})
+        await asyncio.sleep(0.05)
+        assert _payloads(engine, tenant) == [], "the next flush is an hour away"
+        await journal.stop()
+
+    asyncio.run(run())
+    assert _payloads(engine, tenant) == [{"n": 1}]
