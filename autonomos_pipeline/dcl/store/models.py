@@ -241,8 +241,13 @@ _LIVE = text("is_deleted IS FALSE")
 
 
 class MaterializedBase(TenantScoped):
-    """Lineage columns every materialized row carries."""
+    """Lineage columns every materialized row carries.
 
+    Indexes are few on purpose (each one costs every bulk upsert): the identity constraint (tenant_id first) and the
+    views' partial indexes over live rows serve every query; migration 0006 dropped the single-column ones.
+    """
+
+    tenant_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False)
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     connection_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("connections.id", ondelete="CASCADE"))
     source_system: Mapped[str] = mapped_column(String(32))
@@ -252,7 +257,7 @@ class MaterializedBase(TenantScoped):
     materialized_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     is_deleted: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+    updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class MaterializedAccount(MaterializedBase, Base):
@@ -261,7 +266,6 @@ class MaterializedAccount(MaterializedBase, Base):
     __tablename__ = "materialized_accounts"
     __table_args__ = (
         UniqueConstraint("tenant_id", "connection_id", "account_id", name="uq_materialized_accounts_identity"),
-        Index("ix_materialized_accounts_name", "tenant_id", "name"),
         Index("ix_accounts_live_industry", "tenant_id", "industry", postgresql_where=_LIVE, sqlite_where=_LIVE),
         Index("ix_accounts_live_owner_id", "tenant_id", "owner_id", postgresql_where=_LIVE, sqlite_where=_LIVE),
         Index(
@@ -277,7 +281,7 @@ class MaterializedAccount(MaterializedBase, Base):
     account_id: Mapped[str] = mapped_column(String(300))
     name: Mapped[str] = mapped_column(String(500))
     website: Mapped[str | None] = mapped_column(String(300))
-    industry: Mapped[str | None] = mapped_column(String(200), index=True)
+    industry: Mapped[str | None] = mapped_column(String(200))
     employee_count: Mapped[int | None] = mapped_column(BigInteger)
     annual_revenue: Mapped[Decimal | None] = mapped_column(Numeric(24, 4))
     phone: Mapped[str | None] = mapped_column(String(64))
@@ -286,7 +290,7 @@ class MaterializedAccount(MaterializedBase, Base):
     billing_state: Mapped[str | None] = mapped_column(String(200))
     billing_postal_code: Mapped[str | None] = mapped_column(String(32))
     billing_country: Mapped[str | None] = mapped_column(String(64))
-    owner_id: Mapped[str | None] = mapped_column(String(300), index=True)
+    owner_id: Mapped[str | None] = mapped_column(String(300))
     description: Mapped[str | None] = mapped_column(Text)
 
 
@@ -296,7 +300,6 @@ class MaterializedOpportunity(MaterializedBase, Base):
     __tablename__ = "materialized_opportunities"
     __table_args__ = (
         UniqueConstraint("tenant_id", "connection_id", "opportunity_id", name="uq_materialized_opportunities_identity"),
-        Index("ix_materialized_opportunities_name", "tenant_id", "name"),
         Index("ix_opportunities_live_stage", "tenant_id", "stage", postgresql_where=_LIVE, sqlite_where=_LIVE),
         Index("ix_opportunities_live_status", "tenant_id", "status", postgresql_where=_LIVE, sqlite_where=_LIVE),
         Index("ix_opportunities_live_owner_id", "tenant_id", "owner_id", postgresql_where=_LIVE, sqlite_where=_LIVE),
@@ -315,11 +318,11 @@ class MaterializedOpportunity(MaterializedBase, Base):
     name: Mapped[str] = mapped_column(String(500))
     amount: Mapped[Decimal | None] = mapped_column(Numeric(24, 4))
     currency: Mapped[str | None] = mapped_column(String(3))
-    stage: Mapped[str | None] = mapped_column(String(200), index=True)
+    stage: Mapped[str | None] = mapped_column(String(200))
     probability: Mapped[Decimal | None] = mapped_column(Numeric(7, 4))
     close_date: Mapped[date | None] = mapped_column(Date)
-    status: Mapped[str | None] = mapped_column(String(8), index=True)
-    owner_id: Mapped[str | None] = mapped_column(String(300), index=True)
+    status: Mapped[str | None] = mapped_column(String(8))
+    owner_id: Mapped[str | None] = mapped_column(String(300))
     lead_source: Mapped[str | None] = mapped_column(String(200))
     type: Mapped[str | None] = mapped_column(String(200))
 
@@ -330,8 +333,6 @@ class MaterializedContact(MaterializedBase, Base):
     __tablename__ = "materialized_contacts"
     __table_args__ = (
         UniqueConstraint("tenant_id", "connection_id", "contact_id", name="uq_materialized_contacts_identity"),
-        Index("ix_materialized_contacts_last_name", "tenant_id", "last_name"),
-        Index("ix_materialized_contacts_email", "tenant_id", "email"),
         Index("ix_contacts_live_owner_id", "tenant_id", "owner_id", postgresql_where=_LIVE, sqlite_where=_LIVE),
         Index(
             "ix_contacts_live_updated_at_id",
@@ -357,7 +358,7 @@ class MaterializedContact(MaterializedBase, Base):
     department: Mapped[str | None] = mapped_column(String(200))
     mailing_city: Mapped[str | None] = mapped_column(String(200))
     mailing_country: Mapped[str | None] = mapped_column(String(64))
-    owner_id: Mapped[str | None] = mapped_column(String(300), index=True)
+    owner_id: Mapped[str | None] = mapped_column(String(300))
     lead_source: Mapped[str | None] = mapped_column(String(200))
 
 
