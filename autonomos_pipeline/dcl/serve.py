@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import io
 import uuid
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import duckdb
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 from sqlalchemy import Engine, Table, bindparam, or_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -24,6 +25,8 @@ from schemas.canonical import ID_FIELDS
 
 ID_NAMESPACE = uuid.UUID("6f1c2d1e-5a0b-4a55-9d7e-0a7f3c1b2e44")
 _CHUNK = 50_000
+#: PostgreSQL connections that upsert chunks in parallel (each backend maintains the indexes on its own core).
+_PG_WORKERS = 2
 
 
 def row_id(tenant_id: str, connection_id: str, entity: str, record_id: str) -> uuid.UUID:
@@ -54,6 +57,37 @@ def _pending_rows_sql(entity: str) -> str:
     """
 
 
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _row_id_sql(tenant_id: str, entity: str, record_id: str) -> tuple[str, str]:
+    """row_id() in DuckDB SQL: the SHA-1 of (namespace || name) as __h, and the uuid5 text built from __h."""
+    name = f"{_literal(f'{tenant_id}/')} || connection_id || {_literal(f'/{entity}/')} || {record_id}"
+    digest = f"sha1(from_hex('{ID_NAMESPACE.hex}') || encode({name}))"
+    variant = "substr('89ab', ((strpos('0123456789abcdef', substr(__h, 17, 1)) - 1) & 3) + 1, 1)"
+    uuid_text = (
+        f"substr(__h, 1, 8) || '-' || substr(__h, 9, 4) || '-5' || substr(__h, 14, 3) || '-' || {variant} "
+        "|| substr(__h, 18, 3) || '-' || substr(__h, 21, 12)"
+    )
+    return digest, uuid_text
+
+
+def _serving_sql(entity: str, tenant_id: str, source_systems: dict[str, str], now: datetime, deleted: bool) -> str:
+    """The pending rows in the serving table's shape (id and lineage computed in SQL), live or deleted ones."""
+    id_field = ID_FIELDS[entity]
+    systems = " ".join(f"WHEN {_literal(c)} THEN {_literal(s)}" for c, s in source_systems.items())
+    fields = ", ".join(f'"{f}"' for f in canonical_fields(entity))
+    digest, uuid_text = _row_id_sql(tenant_id, entity, f'"{id_field}"::VARCHAR')
+    return f"""
+        SELECT {fields}, {uuid_text} AS id, {_literal(tenant_id)} AS tenant_id, connection_id,
+               {f"CASE connection_id {systems} ELSE 'unknown' END" if systems else "'unknown'"} AS source_system,
+               coalesce(source_record_id, "{id_field}"::VARCHAR) AS source_record_id, mapping_version, ingested_at,
+               {_literal(now.isoformat())}::TIMESTAMPTZ AS materialized_at, is_deleted
+        FROM (SELECT *, {digest} AS __h FROM ({_pending_rows_sql(entity)}) WHERE {"" if deleted else "NOT "}is_deleted)
+    """
+
+
 def materialize_entity(
     con: duckdb.DuckDBPyConnection, engine: Engine, tenant_id: str, entity: str, source_systems: dict[str, str]
 ) -> MaterializeReport:
@@ -72,19 +106,17 @@ def materialize_entity(
     model = MATERIALIZED_MODELS[entity]
     table: Table = model.__table__  # type: ignore[attr-defined]
     now = datetime.now(UTC)
-    reader = con.sql(_pending_rows_sql(entity)).to_arrow_reader(_CHUNK)
-    for batch in reader:
-        live, gone = _split_deleted(pa.Table.from_batches([batch]))
-        if live.num_rows and engine.dialect.name == "postgresql":
-            _pg_copy_upsert(
-                engine, tenant_id, table, entity, _serving_table(live, tenant_id, entity, source_systems, now)
-            )
-        elif live.num_rows:
-            rows = _serving_rows(live, tenant_id, entity, source_systems, now)
-            _core_upsert(engine, tenant_id, table, _identity(entity), _update_columns(entity), rows)
-        if gone.num_rows:
-            _mark_deleted(engine, tenant_id, table, entity, _serving_rows(gone, tenant_id, entity, source_systems, now))
-        report.upserted += live.num_rows
+    live = con.sql(_serving_sql(entity, tenant_id, source_systems, now, deleted=False)).to_arrow_reader(_CHUNK)
+    if engine.dialect.name == "postgresql":
+        report.upserted += _pg_upsert_all(engine, tenant_id, table, entity, live)
+    else:
+        for batch in live:
+            rows = pa.Table.from_batches([batch])
+            _core_upsert(engine, tenant_id, table, _identity(entity), _update_columns(entity), _as_rows(rows))
+            report.upserted += rows.num_rows
+    gone = con.sql(_serving_sql(entity, tenant_id, source_systems, now, deleted=True)).to_arrow_table()
+    if gone.num_rows:
+        _mark_deleted(engine, tenant_id, table, entity, _as_rows(gone))
         report.deleted += gone.num_rows
     con.execute(
         "UPDATE canonical_batches SET materialized_at = ? WHERE batch_id IN (SELECT unnest(?::VARCHAR[]))",
@@ -93,40 +125,9 @@ def materialize_entity(
     return report
 
 
-def _split_deleted(table: pa.Table) -> tuple[pa.Table, pa.Table]:
-    deleted = table.column("is_deleted")
-    return table.filter(pc.invert(deleted)), table.filter(deleted)
-
-
-def _serving_table(
-    table: pa.Table, tenant_id: str, entity: str, source_systems: dict[str, str], now: datetime
-) -> pa.Table:
-    """The rows in the serving table's shape (lineage columns added), built column-wise with Arrow."""
-    n = table.num_rows
-    id_field = ID_FIELDS[entity]
-    connections = table.column("connection_id").to_pylist()
-    record_ids = table.column(id_field).to_pylist()
-    ids = [str(row_id(tenant_id, c, entity, str(r))) for c, r in zip(connections, record_ids, strict=True)]
-    columns: dict[str, pa.Array | pa.ChunkedArray] = {f: table.column(f) for f in canonical_fields(entity)}
-    columns.update(
-        id=pa.array(ids, pa.string()),
-        tenant_id=pa.array([tenant_id] * n, pa.string()),
-        connection_id=table.column("connection_id"),
-        source_system=pa.array([source_systems.get(c, "unknown") for c in connections], pa.string()),
-        source_record_id=pc.coalesce(table.column("source_record_id"), pc.cast(table.column(id_field), pa.string())),
-        mapping_version=table.column("mapping_version"),
-        ingested_at=table.column("ingested_at"),
-        materialized_at=pa.array([now] * n, pa.timestamp("us", tz="UTC")),
-        is_deleted=table.column("is_deleted"),
-    )
-    return pa.table(columns)
-
-
-def _serving_rows(
-    table: pa.Table, tenant_id: str, entity: str, source_systems: dict[str, str], now: datetime
-) -> list[dict[str, Any]]:
+def _as_rows(table: pa.Table) -> list[dict[str, Any]]:
     """The rows as dicts for the SQLAlchemy path (SQLite, deletions)."""
-    rows = _serving_table(table, tenant_id, entity, source_systems, now).to_pylist()
+    rows = table.to_pylist()
     for r in rows:
         r["id"], r["tenant_id"], r["connection_id"] = (
             uuid.UUID(r["id"]), uuid.UUID(r["tenant_id"]), uuid.UUID(r["connection_id"])
@@ -197,6 +198,27 @@ def _mark_deleted(engine: Engine, tenant_id: str, table: Table, entity: str, row
     ]
     with tenant_session(tenant_id, engine) as s:
         s.connection().execute(stmt, params)
+
+
+def _pg_upsert_all(engine: Engine, tenant_id: str, table: Table, entity: str, batches: pa.RecordBatchReader) -> int:
+    """Upsert chunks on _PG_WORKERS connections at once while DuckDB computes the next chunks.
+
+    Chunks hold distinct records (the pending rows are one per record), so their upserts never touch the same row;
+    at most two chunks per worker are in memory at a time.
+    """
+    upserted = 0
+    in_flight: deque[Future[None]] = deque()
+    with ThreadPoolExecutor(max_workers=_PG_WORKERS, thread_name_prefix="autonomos-upsert") as pool:
+        for batch in batches:
+            while len(in_flight) >= 2 * _PG_WORKERS:
+                in_flight.popleft().result()
+            in_flight.append(
+                pool.submit(_pg_copy_upsert, engine, tenant_id, table, entity, pa.Table.from_batches([batch]))
+            )
+            upserted += batch.num_rows
+        while in_flight:
+            in_flight.popleft().result()
+    return upserted
 
 
 def _pg_copy_upsert(engine: Engine, tenant_id: str, table: Table, entity: str, rows: pa.Table) -> None:
