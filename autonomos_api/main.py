@@ -18,11 +18,13 @@ from autonomos_api.core.throttle import LoginThrottle
 from autonomos_api.services.event_stream import hub_lifespan
 from autonomos_api.services.view_journal import ViewJournal
 from autonomos_pipeline.dcl.redis_client import get_redis
+from autonomos_pipeline.dcl.view_cache import TotalCache
 
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Run the event hub and the view journal; at shutdown journal the buffered views and close the pools."""
+    app.state.view_totals = TotalCache(get_redis())
     journal = app.state.view_journal = ViewJournal()
     await journal.start()
     try:

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from autonomos_api.core.config import Settings, get_settings
 from autonomos_api.core.db import api_engine
 from autonomos_api.core.errors import APIError
-from autonomos_api.core.security import TokenClaims, decode_access_token
+from autonomos_api.core.security import TokenClaims, verified_claims
 from autonomos_api.core.throttle import LoginThrottle
 from autonomos_api.models.users import ROLE_RANK, Role
 from autonomos_pipeline.dcl.store import RevokedToken, User, tenant_session
@@ -42,7 +42,7 @@ async def get_claims(settings: SettingsDep, token: Annotated[str | None, Depends
     if not token:
         raise _unauthorized("not_authenticated", "a bearer token is required")
     try:
-        return decode_access_token(settings, token)
+        return verified_claims(settings, token)
     except jwt.ExpiredSignatureError:
         raise _unauthorized("token_expired", "the token has expired; sign in again") from None
     except jwt.InvalidTokenError:
@@ -56,12 +56,14 @@ async def database_slot(request: Request) -> AsyncIterator[None]:
     """Wait (on the event loop, not in a worker thread) until fewer requests hold a session than the pool has.
 
     A request keeps its connection across several worker-thread hops; without this bound, threads blocked on an
-    exhausted pool starve the requests that hold connections, and requests time out under load.
+    exhausted pool starve the requests that hold connections, and requests time out under load. Requests get the
+    pool's steady size; its overflow is left to background work (event hub, view journal), so request traffic never
+    opens and closes overflow connections.
     """
     slots: asyncio.Semaphore | None = getattr(request.app.state, "database_slots", None)
     if slots is None:
         pool: Any = api_engine().pool
-        slots = request.app.state.database_slots = asyncio.Semaphore(pool.size() + getattr(pool, "_max_overflow", 0))
+        slots = request.app.state.database_slots = asyncio.Semaphore(pool.size())
     try:
         await asyncio.wait_for(slots.acquire(), timeout=SLOT_TIMEOUT_SECONDS)
     except TimeoutError:

@@ -31,7 +31,7 @@ def api_engine() -> Engine:
     with _lock:
         engine = _engines.get(url)
         if engine is None:
-            engine = _engines[url] = create_engine(url, pool_pre_ping=False, pool_size=10, max_overflow=20)
+            engine = _engines[url] = create_engine(url, pool_pre_ping=False, pool_size=20, max_overflow=10)
         return engine
 
 

@@ -65,6 +65,27 @@ def create_access_token(settings: Settings, user_id: uuid.UUID, tenant_id: uuid.
     return token, int(lifetime.total_seconds())
 
 
+_verified: dict[tuple[str, str], TokenClaims] = {}
+_VERIFIED_MAX = 10_000
+
+
+def verified_claims(settings: Settings, token: str) -> TokenClaims:
+    """decode_access_token, remembering tokens it already verified in this process; expiry is checked every time.
+
+    A token's signature and claims cannot change, so verifying the same string again only costs time; an expired
+    token is decoded again, which raises ExpiredSignatureError.
+    """
+    key = (settings.jwt_secret.get_secret_value(), token)
+    claims = _verified.get(key)
+    if claims is not None and claims.expires_at > datetime.now(UTC):
+        return claims
+    claims = decode_access_token(settings, token)
+    if len(_verified) >= _VERIFIED_MAX:
+        _verified.clear()
+    _verified[key] = claims
+    return claims
+
+
 def decode_access_token(settings: Settings, token: str) -> TokenClaims:
     """Verify signature, algorithm, expiry and required claims; raises jwt.InvalidTokenError otherwise."""
     payload = jwt.decode(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import threading
 import uuid
@@ -17,11 +18,13 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+from redis.exceptions import RedisError
 from sqlalchemy import Engine, text
 
 from autonomos_api.core.db import api_engine
-from autonomos_pipeline.dcl.events import publish
-from autonomos_pipeline.dcl.store import tenant_session
+from autonomos_pipeline.dcl.events import channel_for, event_message, publish
+from autonomos_pipeline.dcl.redis_client import get_redis
+from autonomos_pipeline.dcl.store import EventJournal, tenant_session
 
 __all__ = ["ViewJournal"]
 
@@ -89,11 +92,30 @@ class ViewJournal:
             return journaled
 
     def _journal(self, tenant_id: uuid.UUID, payloads: list[dict[str, Any]]) -> None:
+        """One transaction: the first event through publish() (the tenant's event lock, held until commit, and its
+        fan-out), the others inserted in one statement under that lock and fanned out in order after the commit."""
+        first, rest = payloads[0], payloads[1:]
+        rows = [EventJournal(tenant_id=tenant_id, type="viewed", payload=payload) for payload in rest]
         with tenant_session(tenant_id, self.engine()) as session:
-            for payload in payloads:
-                publish(session, tenant_id, "viewed", payload)
+            publish(session, tenant_id, "viewed", first)
+            session.add_all(rows)
+            session.flush()
             if session.get_bind().dialect.name == "postgresql":
                 session.execute(text("SET LOCAL synchronous_commit TO OFF"))
+        self._fan_out(tenant_id, rows)
+
+    @staticmethod
+    def _fan_out(tenant_id: uuid.UUID, rows: list[EventJournal]) -> None:
+        client = get_redis()
+        if client is None or not rows:
+            return
+        try:
+            pipe = client.pipeline(transaction=False)
+            for row in rows:
+                pipe.publish(channel_for(tenant_id), json.dumps(event_message(row), default=str))
+            pipe.execute()
+        except RedisError as exc:  # subscribers recover from the journal
+            log.warning("view event fan-out to Redis failed: %s", exc)
 
     async def start(self) -> None:
         """Start the background flush task."""

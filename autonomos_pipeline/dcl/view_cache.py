@@ -46,41 +46,42 @@ def bump_data_version(tenant_id: uuid.UUID | str, client: redis.Redis | None = N
         log.error("could not bump the data version of tenant %s: %s", tenant_id, exc)
 
 
+# One round trip: the tenant's version (created when missing) and the total cached under it for one query.
+_LOOKUP = """
+local version = redis.call('GET', KEYS[1])
+if not version then
+  redis.call('SET', KEYS[1], ARGV[1], 'NX')
+  version = redis.call('GET', KEYS[1])
+end
+return {version, redis.call('GET', ARGV[2] .. version .. ':' .. ARGV[3])}
+"""
+
+
 class TotalCache:
     """Exact totals of the views per (tenant, data version, entity, filters), in Redis."""
 
     def __init__(self, client: redis.Redis | None, ttl_seconds: int = TOTAL_TTL_SECONDS) -> None:
         self.client = client
         self.ttl_seconds = ttl_seconds
+        self._lookup = client.register_script(_LOOKUP) if client is not None else None
 
-    def version(self, tenant_id: uuid.UUID | str) -> str | None:
-        """The tenant's current data version (created when it has none); None without a working Redis.
+    def lookup(self, tenant_id: uuid.UUID | str, query: dict[str, Any]) -> tuple[str | None, int | None]:
+        """The tenant's current data version and the total cached for query under it, in one round trip.
 
-        Read it before counting: a total must never be stored under a version newer than the count's snapshot.
+        (None, None) without a working Redis. Call it before counting: a total must never be stored under a version
+        newer than the count's snapshot.
         """
-        if self.client is None:
-            return None
-        key = data_version_key(tenant_id)
+        if self._lookup is None:
+            return None, None
         try:
-            current: str | None = self.client.get(key)
-            if current is None:
-                self.client.set(key, uuid.uuid4().hex, nx=True)
-                current = self.client.get(key)
-            return current
+            version, total = self._lookup(
+                keys=[data_version_key(tenant_id)],
+                args=[uuid.uuid4().hex, f"autonomos:view_total:{tenant_id}:", self._digest(query)],
+            )
         except RedisError as exc:
             log.warning("view totals uncached: %s", exc)
-            return None
-
-    def get(self, tenant_id: uuid.UUID | str, version: str, query: dict[str, Any]) -> int | None:
-        """The total cached for this query under version, or None."""
-        if self.client is None:
-            return None
-        try:
-            value = self.client.get(self._key(tenant_id, version, query))
-        except RedisError as exc:
-            log.warning("view total cache read failed: %s", exc)
-            return None
-        return int(value) if value is not None else None
+            return None, None
+        return str(version), int(total) if total is not None else None
 
     def put(self, tenant_id: uuid.UUID | str, version: str, query: dict[str, Any], total: int) -> None:
         """Remember the total counted for this query at version."""
@@ -92,7 +93,10 @@ class TotalCache:
             log.warning("view total cache write failed: %s", exc)
 
     @staticmethod
-    def _key(tenant_id: uuid.UUID | str, version: str, query: dict[str, Any]) -> str:
+    def _digest(query: dict[str, Any]) -> str:
         canonical = json.dumps(query, sort_keys=True, separators=(",", ":"), default=str)
-        digest = hashlib.blake2b(canonical.encode(), digest_size=16).hexdigest()
-        return f"autonomos:view_total:{tenant_id}:{version}:{digest}"
+        return hashlib.blake2b(canonical.encode(), digest_size=16).hexdigest()
+
+    @classmethod
+    def _key(cls, tenant_id: uuid.UUID | str, version: str, query: dict[str, Any]) -> str:
+        return f"autonomos:view_total:{tenant_id}:{version}:{cls._digest(query)}"

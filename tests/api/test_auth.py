@@ -133,6 +133,26 @@ def test_expired_token_is_refused(client: TestClient) -> None:
     assert resp.json()["code"] == "token_expired"
 
 
+def test_a_token_verified_before_is_refused_once_it_expires(client: TestClient) -> None:
+    admin = register(client)
+    soon = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=2)
+    token = _forge({**_claims(admin.token), "exp": soon})
+    headers = {"Authorization": f"Bearer {token}"}
+    assert client.get(ME, headers=headers).status_code == 200
+    assert client.get("/api/v1/dcl/views/accounts", headers=headers).status_code == 200
+    time.sleep(max((soon - datetime.now(UTC)).total_seconds(), 0) + 0.1)
+    resp = client.get("/api/v1/dcl/views/accounts", headers=headers)
+    assert resp.status_code == 401 and resp.json()["code"] == "token_expired"
+
+
+def test_logout_revokes_a_token_the_views_already_accepted(client: TestClient) -> None:
+    admin = register(client)
+    assert client.get("/api/v1/dcl/views/accounts", headers=admin.headers).status_code == 200
+    assert client.post("/api/v1/auth/logout", headers=admin.headers).status_code == 200
+    resp = client.get("/api/v1/dcl/views/accounts", headers=admin.headers)
+    assert resp.status_code == 401 and resp.json()["code"] == "token_revoked"
+
+
 def test_missing_token_is_401_problem(client: TestClient) -> None:
     resp = client.get(ME)
     assert resp.status_code == 401

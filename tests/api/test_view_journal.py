@@ -4,12 +4,18 @@ journaled at shutdown."""
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 
+import pytest
 from sqlalchemy import Engine, select
 
 from autonomos_api.services.view_journal import ViewJournal
+from autonomos_pipeline.dcl.events import channel_for
+from autonomos_pipeline.dcl.redis_client import close_all, get_redis
+from autonomos_pipeline.dcl.settings import get_settings
 from autonomos_pipeline.dcl.store import EventJournal, Tenant, get_engine, system_session, tenant_session
+from tests.conftest import REDIS_URL
 from tests.utils.stores import Store
 
 
@@ -73,3 +79,28 @@ def test_stop_journals_what_is_still_buffered(sqlite_store: Store) -> None:
 
     asyncio.run(run())
     assert _payloads(engine, tenant) == [{"n": 1}]
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+def test_a_batch_is_fanned_out_to_redis_in_journal_order(pg_store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AUTONOMOS_REDIS_URL", REDIS_URL)
+    get_settings.cache_clear()
+    engine = get_engine(pg_store.admin_url)
+    tenant = _tenant(engine)
+    client = get_redis()
+    assert client is not None
+    pubsub = client.pubsub()
+    pubsub.subscribe(channel_for(tenant))
+    pubsub.get_message(timeout=2)  # the subscription confirmation
+    journal = ViewJournal(lambda: get_engine(pg_store.app_url))
+    for i in range(4):
+        journal.record(tenant, {"n": i})
+    assert journal.flush() == 4
+    messages = [pubsub.get_message(timeout=2) for _ in range(4)]
+    pubsub.close()
+    close_all()
+    delivered = [json.loads(m["data"]) for m in messages if m is not None]
+    assert [m["payload"] for m in delivered] == [{"n": i} for i in range(4)]
+    ids = [m["id"] for m in delivered]
+    assert ids == sorted(ids) and [m["type"] for m in delivered] == ["viewed"] * 4

@@ -35,7 +35,6 @@ from autonomos_api.models.views import (
     Sort,
 )
 from autonomos_api.services.view_journal import ViewJournal
-from autonomos_pipeline.dcl.redis_client import get_redis
 from autonomos_pipeline.dcl.store import MaterializedAccount, MaterializedContact, MaterializedOpportunity
 from autonomos_pipeline.dcl.view_cache import TotalCache
 
@@ -126,7 +125,7 @@ class Reader:
 
 async def reader(request: Request, claims: ClaimsDep, _slot: SlotDep) -> Reader:
     """The caller's reader, once a database slot is free (async: no worker thread)."""
-    return Reader(claims, request.app.state.view_journal, TotalCache(get_redis()))
+    return Reader(claims, request.app.state.view_journal, request.app.state.view_totals)
 
 
 ReaderDep = Annotated[Reader, Depends(reader)]
@@ -170,8 +169,8 @@ def _total(
 ) -> int:
     """The exact number of matching rows: cached under the tenant's data version, counted when not cached."""
     tenant = reader.claims.tenant_id
-    version = reader.totals.version(tenant)  # before counting: the count then sees at least this version's rows
-    if version is not None and (cached := reader.totals.get(tenant, version, query)) is not None:
+    version, cached = reader.totals.lookup(tenant, query)  # before counting: the count sees this version's rows
+    if cached is not None:
         return cached
     total = int(connection.scalar(select(func.count()).select_from(view.table).where(*conditions)) or 0)
     if version is not None:
