@@ -40,6 +40,7 @@ _ARROW_TYPES = {
 }
 #: The country field whose normalised value is the region hint of an entity's phone numbers.
 PHONE_COUNTRY = {"account": "billing_country", "contact": "mailing_country"}
+#: Column of _canon_checked: NULL for a valid row, else the JSON array of its errors.
 ERRORS = "__errors"
 
 
@@ -70,9 +71,14 @@ def _literal(text: str) -> str:
 
 
 def _str_sql(expr: str) -> str:
+    """normalize_str in SQL: trimmed, inner whitespace runs collapsed to one space, null-like text to NULL."""
     nulls = ", ".join(_literal(v) for v in sorted(NULL_LIKE))
+    longest = max(len(v) for v in NULL_LIKE)
+    trimmed = f"trim({expr})"
     return (
-        f"CASE WHEN lower(trim({expr})) IN ({nulls}) THEN NULL ELSE regexp_replace(trim({expr}), '\\s+', ' ', 'g') END"
+        f"CASE WHEN length({trimmed}) <= {longest} AND lower({trimmed}) IN ({nulls}) THEN NULL "
+        f"WHEN strpos({trimmed}, '  ') > 0 OR regexp_matches({trimmed}, '[\\t\\n\\f\\r]') "
+        f"THEN regexp_replace({trimmed}, '\\s+', ' ', 'g') ELSE {trimmed} END"
     )
 
 
@@ -92,7 +98,7 @@ def plan_fields(entity: str, mapping: dict[str, dict[str, Any]]) -> list[FieldPl
 
 
 def stage_input(con: duckdb.DuckDBPyConnection, plans: list[FieldPlan], batch_ids: list[str]) -> None:
-    """_canon_in: lineage, each mapped field's raw text, its fast path's helper columns and `handled` flag."""
+    """_canon_in: lineage, each mapped field's raw text and, for fast paths, helpers, `handled` and the value."""
     all_paths = sorted({path for p in plans for path in p.paths})
     position = {path: k + 1 for k, path in enumerate(all_paths)}
     json_paths = "[" + ", ".join(_literal("$." + json.dumps(path)) for path in all_paths) + "]"
@@ -105,8 +111,14 @@ def stage_input(con: duckdb.DuckDBPyConnection, plans: list[FieldPlan], batch_id
     for p in plans:
         for helper, template in p.fast.helpers if p.fast else ():
             source = f'(SELECT *, {render(template, p.column)} AS "{p.column}_{helper}" FROM {source})'
-    handled = [f'coalesce({render(p.fast.handled, p.column)}, FALSE) AS "h_{p.column}"' for p in plans if p.fast]
-    select = f"SELECT *{', ' + ', '.join(handled) if handled else ''} FROM {source}"
+    fast = [p for p in plans if p.fast]
+    handled = [f'coalesce({render(p.fast.handled, p.column)}, FALSE) AS "h_{p.column}"' for p in fast if p.fast]
+    if handled:
+        source = f"(SELECT *, {', '.join(handled)} FROM {source})"
+    values = [
+        f'CASE WHEN "h_{p.column}" THEN {render(p.fast.value, p.column)} END AS "f_{p.column}"' for p in fast if p.fast
+    ]
+    select = f"SELECT *{', ' + ', '.join(values) if values else ''} FROM {source}"
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE _canon_in AS {select}", batch_ids if len(batch_ids) == 1 else [batch_ids]
     )
@@ -117,21 +129,21 @@ def _batch_filter(batch_ids: list[str]) -> str:
     return "batch_id = ?" if len(batch_ids) == 1 else "batch_id IN (SELECT unnest(?::VARCHAR[]))"
 
 
-def _value_sql(entity: str, p: FieldPlan) -> str:
-    """The SQL of a mapped field's normalised value over _canon_in joined with its lookup table."""
+def _value_sql(entity: str, p: FieldPlan, empty: frozenset[str] = frozenset()) -> str:
+    """The SQL of a mapped field's normalised value over _canon_in joined with its lookup table (unless empty)."""
     if p.normaliser == "str":
         return _str_sql(f'"{p.column}"')
-    looked_up = f"{p.lookup}.value"
+    looked_up = "NULL" if p.lookup in empty else f"{p.lookup}.value"
     if p.fast is None:
         return looked_up
-    return f'CASE WHEN "h_{p.column}" THEN {render(p.fast.value, p.column)} ELSE {looked_up} END'
+    return f'CASE WHEN "h_{p.column}" THEN "f_{p.column}" ELSE {looked_up} END'
 
 
-def _error_sql(p: FieldPlan) -> str:
+def _error_sql(p: FieldPlan, empty: frozenset[str] = frozenset()) -> str:
     """The SQL of a mapped field's error (a JSON object as text) or NULL."""
     if p.normaliser == "str":
         return "NULL::VARCHAR"
-    looked_up = f"{p.lookup}.error"
+    looked_up = "NULL::VARCHAR" if p.lookup in empty else f"{p.lookup}.error"
     if p.fast is None:
         return looked_up
     if p.fast.reason is None:
@@ -140,16 +152,15 @@ def _error_sql(p: FieldPlan) -> str:
         f"json_object('field', {_literal(p.name)}, 'value', \"{p.column}\", 'reason', {_literal(p.fast.reason)}, "
         f"'message', {_literal(p.fast.message or p.fast.reason)}, 'source_field', {_literal(p.source_field)})::VARCHAR"
     )
-    value = render(p.fast.value, p.column)
-    return f'CASE WHEN NOT "h_{p.column}" THEN {looked_up} WHEN ({value}) IS NULL THEN {rejected} END'
+    return f'CASE WHEN NOT "h_{p.column}" THEN {looked_up} WHEN "f_{p.column}" IS NULL THEN {rejected} END'
 
 
-def _join_sql(entity: str, p: FieldPlan, hint: FieldPlan | None) -> str:
-    if p.normaliser == "str":
+def _join_sql(entity: str, p: FieldPlan, hint: FieldPlan | None, empty: frozenset[str] = frozenset()) -> str:
+    if p.normaliser == "str" or p.lookup in empty:
         return ""
     on = f'{p.lookup}.key = "{p.column}"'
     if p.normaliser == "phone":
-        hint_sql = f"({_value_sql(entity, hint)})::VARCHAR" if hint else "NULL::VARCHAR"
+        hint_sql = f"({_value_sql(entity, hint, empty)})::VARCHAR" if hint else "NULL::VARCHAR"
         on += f" AND {p.lookup}.hint IS NOT DISTINCT FROM {hint_sql}"
     return f"LEFT JOIN {p.lookup} ON {on}"
 
@@ -207,43 +218,36 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
-def stage_output(con: duckdb.DuckDBPyConnection, entity: str, plans: list[FieldPlan]) -> None:
-    """_canon_out: every canonical field's value and, per row, the list of its errors (JSON texts)."""
+def stage_output(
+    con: duckdb.DuckDBPyConnection, entity: str, plans: list[FieldPlan], lookups: dict[str, pa.Table]
+) -> None:
+    """_canon_checked: every canonical field's value and, per rejected row, its errors as a JSON array (else NULL)."""
+    empty = frozenset(name for name, table in lookups.items() if table.num_rows == 0)  # no join needed
     by_name = {p.name: p for p in plans}
     hint = by_name.get(PHONE_COUNTRY.get(entity, ""))
     id_field = ID_FIELDS[entity]
     values, errors = [], []
-    joins = [_join_sql(entity, p, hint) for p in plans]  # plan order: the phone hint's lookup is joined first
+    joins = [_join_sql(entity, p, hint, empty) for p in plans]  # plan order: the phone hint's lookup is joined first
     for name in canonical_fields(entity):
         p = by_name.get(name)
         kind = column_type(entity, name)
         if p is None:
             values.append(f'{"source_record_id" if name == id_field else "NULL"}::{kind} AS "{name}"')
             continue
-        value = _value_sql(entity, p)
+        value = _value_sql(entity, p, empty)
         if name == id_field:  # deletions carry only the record id: take it from the lineage column
             value = f"CASE WHEN is_deleted THEN coalesce(({value})::VARCHAR, source_record_id) ELSE {value} END"
         values.append(f'({value})::{kind} AS "{name}"')
-        errors.append(_error_sql(p))
-    con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE _canon_out AS
-            SELECT batch_id, row_index, source_record_id, ingested_at, is_deleted, {", ".join(values)},
-                   [{", ".join(errors)}]::VARCHAR[] AS __field_errors
-            FROM _canon_in {" ".join(joins)}"""
-    )
-    checks = []
+        if p.normaliser != "str":
+            errors.append(f'{_error_sql(p, empty)} AS "e_{p.column}"')
+    checks = [f'"e_{p.column}"' for p in plans if p.normaliser != "str"]
     for req in required_fields(entity):
         p = by_name.get(req)
         missing = json.dumps(
             {"field": req, "value": None, "reason": "missing_required", "message": f"{req} is required"}
         )
-        field_failed = (
-            "list_bool_or(list_transform(__field_errors, "
-            f"lambda e: json_extract_string(e, '$.field') = {_literal(req)}))"
-            if p
-            else "FALSE"
-        )
-        checks.append(f'CASE WHEN "{req}" IS NULL AND NOT coalesce({field_failed}, FALSE) THEN {_literal(missing)} END')
+        failed = f' AND "e_{p.column}" IS NULL' if p is not None and p.normaliser != "str" else ""
+        checks.append(f'CASE WHEN "{req}" IS NULL{failed} THEN {_literal(missing)} END')
     if entity == "account":
         checks.append(
             "CASE WHEN coalesce(employee_count, 0) < 0 THEN json_object('field', 'employee_count', 'value', "
@@ -253,17 +257,19 @@ def stage_output(con: duckdb.DuckDBPyConnection, entity: str, plans: list[FieldP
         f"json_object('field', {_literal(id_field)}, 'value', \"{id_field}\", 'reason', 'duplicate_id', "
         f"'message', {_literal(f'{id_field} repeats in batch')})::VARCHAR"
     )
+    error_columns = ", ".join(f'"e_{p.column}"' for p in plans if p.normaliser != "str")
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE _canon_checked AS
-            SELECT * EXCLUDE (__field_errors, __e),
-                   CASE WHEN len(__e) = 0 AND "{id_field}" IS NOT NULL AND row_number() OVER (
-                            PARTITION BY batch_id, "{id_field}", len(__e) = 0 ORDER BY row_index) > 1
-                        THEN list_append(__e, {duplicate})
-                        ELSE __e END AS {ERRORS}
-            FROM (SELECT *, CASE WHEN is_deleted THEN []::VARCHAR[] ELSE list_filter(
-                        list_concat(__field_errors, [{", ".join(checks) or "NULL"}]::VARCHAR[]),
-                        lambda e: e IS NOT NULL) END AS __e
-                  FROM _canon_out)"""
+            SELECT * EXCLUDE (__pre{", " + error_columns if error_columns else ""}),
+                   CASE WHEN __pre IS NOT NULL THEN '[' || __pre || ']'
+                        WHEN "{id_field}" IS NOT NULL AND row_number() OVER (
+                            PARTITION BY batch_id, "{id_field}", __pre IS NULL ORDER BY row_index) > 1
+                        THEN '[' || {duplicate} || ']' END AS {ERRORS}
+            FROM (SELECT *, CASE WHEN NOT is_deleted THEN nullif(concat_ws(',', {", ".join(checks) or "NULL"}), '')
+                            END AS __pre
+                  FROM (SELECT batch_id, row_index, source_record_id, ingested_at, is_deleted, {", ".join(values)}
+                               {", " + ", ".join(errors) if errors else ""}
+                        FROM _canon_in {" ".join(joins)}))"""
     )
 
 
@@ -271,5 +277,5 @@ def drop_stages(con: duckdb.DuckDBPyConnection, lookups: dict[str, pa.Table]) ->
     """Drop the temporary tables and lookups of one application."""
     for name in lookups:
         con.unregister(name)
-    for table in ("_canon_in", "_canon_out", "_canon_checked"):
+    for table in ("_canon_in", "_canon_checked"):
         con.execute(f"DROP TABLE IF EXISTS {table}")

@@ -187,20 +187,19 @@ def _apply_mapping(
     try:
         stage_input(con, plans, batch_ids)
         lookups = build_lookups(con, entity, plans)
-        stage_output(con, entity, plans)
+        stage_output(con, entity, plans, lookups)
         names = ", ".join(f'"{f}"' for f in canonical_fields(entity))
         con.execute(
             f"""INSERT INTO {canonical_table(entity)} (connection_id, stream, batch_id, row_index, source_record_id,
                     mapping_version, ingested_at, is_deleted, {names})
                 SELECT ?, ?, batch_id, row_index, source_record_id, ?, ingested_at, is_deleted, {names}
-                FROM _canon_checked WHERE len({ERRORS}) = 0""",
+                FROM _canon_checked WHERE {ERRORS} IS NULL""",
             [str(connection.id), stream, version],
         )
         reader = con.sql(
-            f"""SELECT c.batch_id, c.source_record_id, r.payload::VARCHAR AS raw,
-                       '[' || array_to_string(c.{ERRORS}, ',') || ']' AS reasons
+            f"""SELECT c.batch_id, c.source_record_id, r.payload::VARCHAR AS raw, c.{ERRORS} AS reasons
                 FROM _canon_checked c JOIN raw_records r ON r.batch_id = c.batch_id AND r.row_index = c.row_index
-                WHERE len(c.{ERRORS}) > 0 AND r.batch_id IN (SELECT unnest(?::VARCHAR[]))
+                WHERE c.{ERRORS} IS NOT NULL AND r.batch_id IN (SELECT unnest(?::VARCHAR[]))
                 ORDER BY c.batch_id, c.row_index""",
             params=[batch_ids],
         ).to_arrow_reader(_QUARANTINE_CHUNK)
@@ -208,14 +207,14 @@ def _apply_mapping(
         counts = {
             b: (int(r), int(c), int(q))
             for b, r, c, q in con.execute(
-                f"""SELECT batch_id, count(*), count(*) FILTER (len({ERRORS}) = 0),
-                           count(*) FILTER (len({ERRORS}) > 0)
+                f"""SELECT batch_id, count(*), count(*) FILTER ({ERRORS} IS NULL),
+                           count(*) FILTER ({ERRORS} IS NOT NULL)
                     FROM _canon_checked GROUP BY batch_id"""
             ).fetchall()
         }
         reasons = con.execute(
-            f"SELECT json_extract_string(e, '$.reason'), count(*) FROM (SELECT unnest({ERRORS}) AS e "
-            "FROM _canon_checked) GROUP BY 1"
+            f"SELECT reason, count(*) FROM (SELECT unnest(json_extract_string({ERRORS}, '$[*].reason')) AS reason "
+            f"FROM _canon_checked WHERE {ERRORS} IS NOT NULL) GROUP BY 1"
         ).fetchall()
     finally:
         drop_stages(con, lookups)

@@ -102,10 +102,14 @@ def _phone_metadata() -> tuple[dict[int, list[str]], list[tuple[str, tuple[int, 
     return codes, possible, prefixes
 
 
-_LABEL = "[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?"
-_HOST = "lower(regexp_replace(regexp_replace({x}, '^[hH][tT][tT][pP][sS]?://', ''), '[.]?/?$', ''))"
-_DOMAIN = f"regexp_replace({_HOST}, '^(www[.])+', '')"
-_WEBSITE_VALUE = f"CASE WHEN strpos({_DOMAIN}, '.') > 0 THEN {_DOMAIN} ELSE 'www.' || {_DOMAIN} END"
+_LABEL = "[a-z0-9]([a-z0-9-]{{0,61}}[a-z0-9])?"
+#: lower-cased host of a plain ASCII host (optional http(s):// and trailing "/"), else NULL
+_HOST = (
+    "CASE WHEN regexp_full_match({x}, '([hH][tT][tT][pP][sS]?://)?[A-Za-z0-9.-]+/?') "
+    "THEN lower(regexp_replace(regexp_replace({x}, '^[hH][tT][tT][pP][sS]?://', ''), '[.]?/?$', '')) END"
+)
+_DOMAIN = "regexp_replace({x_host}, '^(www[.])+', '')"
+_WEBSITE = f"CASE WHEN strpos({_DOMAIN}, '.') > 0 THEN {_DOMAIN} ELSE 'www.' || {_DOMAIN} END"
 
 #: normaliser name -> its fast path.
 FAST_PATHS: dict[str, FastPath] = {
@@ -117,13 +121,13 @@ FAST_PATHS: dict[str, FastPath] = {
         handled="regexp_full_match(trim({x}), '-?[0-9]{{1,19}}([.][0-9]{{1,4}})?')",
         value="TRY_CAST(trim({x}) AS DECIMAL(24,4))",
     ),
-    # ISO 8601 with seconds, as CRM exports and APIs write it; naive means UTC (the normaliser's default zone)
+    # ISO 8601 with seconds (T or space), as exports, APIs and databases write it; naive means UTC (the default zone)
     "datetime": FastPath(
-        handled="(regexp_full_match({x}, '(19|20|21)[0-9]{{2}}-[0-9]{{2}}-[0-9]{{2}}T([01][0-9]|2[0-3]):[0-5][0-9]:"
-        "[0-5][0-9]([.][0-9]{{1,6}})?(Z|[+-][0-9]{{2}}:[0-9]{{2}})?') "
-        "AND TRY_CAST(CASE WHEN regexp_matches({x}, '(Z|[+-][0-9]{{2}}:[0-9]{{2}})$') THEN {x} "
+        handled="(regexp_full_match({x}, '(19|20|21)[0-9]{{2}}-[0-9]{{2}}-[0-9]{{2}}[T ]([01][0-9]|2[0-3]):[0-5][0-9]:"
+        "[0-5][0-9]([.][0-9]{{1,6}})?(Z|[+-][0-9]{{2}}(:?[0-9]{{2}})?)?') "
+        "AND TRY_CAST(CASE WHEN regexp_matches({x}, '(Z|[+-][0-9]{{2}}(:?[0-9]{{2}})?)$') THEN {x} "
         "ELSE {x} || '+00:00' END AS TIMESTAMPTZ) IS NOT NULL)",
-        value="TRY_CAST(CASE WHEN regexp_matches({x}, '(Z|[+-][0-9]{{2}}:[0-9]{{2}})$') THEN {x} "
+        value="TRY_CAST(CASE WHEN regexp_matches({x}, '(Z|[+-][0-9]{{2}}(:?[0-9]{{2}})?)$') THEN {x} "
         "ELSE {x} || '+00:00' END AS TIMESTAMPTZ)",
     ),
     "date": FastPath(
@@ -133,12 +137,13 @@ FAST_PATHS: dict[str, FastPath] = {
     ),
     # a plain ASCII host, optionally with http(s):// and a trailing "/": lower-cased, leading www. labels dropped
     "website": FastPath(
-        handled=(
-            "(regexp_full_match({x}, '([hH][tT][tT][pP][sS]?://)?[A-Za-z0-9.-]+/?') "
-            f"AND regexp_full_match({_HOST}, '{_LABEL}([.]{_LABEL})+') "
-            f"AND NOT regexp_matches({_WEBSITE_VALUE}, '[.][0-9]+$') AND length({_WEBSITE_VALUE}) <= 253)"
-        ).replace("{0,61}", "{{0,61}}"),
-        value=_WEBSITE_VALUE,
+        helpers=(
+            ("host", _HOST),
+            ("domain", f"CASE WHEN regexp_full_match({{x_host}}, '{_LABEL}([.]{_LABEL})+') THEN {_WEBSITE} END"),
+        ),
+        handled="({x_domain} IS NOT NULL AND NOT regexp_matches({x_domain}, '[.][0-9]+$') "
+        "AND length({x_domain}) <= 253)",
+        value="{x_domain}",
     ),
 }
 

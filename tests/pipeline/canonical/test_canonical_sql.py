@@ -143,14 +143,14 @@ def test_sql_application_matches_the_reference() -> None:
     plans = plan_fields(entity, mapping)
     stage_input(con, plans, ["b1"])
     lookups = build_lookups(con, entity, plans)
-    stage_output(con, entity, plans)
+    stage_output(con, entity, plans, lookups)
     got = con.sql("SELECT * FROM _canon_checked ORDER BY row_index").to_arrow_table().to_pylist()
     drop_stages(con, lookups)
     expected = _reference(entity, mapping, rows, deleted)
     assert len(got) == len(expected) == 400
     reasons_seen: set[str] = set()
     for row, (values, errors) in zip(got, expected, strict=True):
-        got_errors = {(e["field"], e["reason"]) for e in map(json.loads, row[ERRORS])}
+        got_errors = {(e["field"], e["reason"]) for e in json.loads(row[ERRORS] or "[]")}
         assert got_errors == errors, f"row {row['row_index']}: {got_errors} != {errors}"
         reasons_seen |= {reason for _, reason in errors}
         if errors:

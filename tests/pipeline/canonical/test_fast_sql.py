@@ -49,16 +49,24 @@ def websites(n: int) -> list[str]:
 
 def datetimes(n: int) -> list[str]:
     """ISO-looking timestamps with out-of-range parts, fractions of 1-7 digits and assorted offsets."""
-    out = ["2024-01-15T10:30:00.000Z", "2024-01-15T10:30:00", "2024-02-30T10:30:00Z", "2024-01-15T24:00:00"]
+    out = [
+        "2024-01-15T10:30:00.000Z",
+        "2024-01-15T10:30:00",
+        "2024-02-30T10:30:00Z",
+        "2024-01-15T24:00:00",
+        "2016-08-06 23:43:28+00",
+    ]
     for _ in range(n):
         text = (
             f"{RNG.choice([1899, 1970, 2019, 2024, 2199, 2200]):04d}-{RNG.randrange(0, 14):02d}-"
-            f"{RNG.randrange(0, 32):02d}T{RNG.randrange(0, 25):02d}:"
+            f"{RNG.randrange(0, 32):02d}{RNG.choice('T ')}{RNG.randrange(0, 25):02d}:"
             f"{RNG.randrange(0, 61):02d}:{RNG.randrange(0, 61):02d}"
         )
         if RNG.random() < 0.5:
             text += "." + _digits(RNG.randrange(1, 8))
-        out.append(text + RNG.choice(["", "Z", "+02:00", "-05:30", "+0000", "+14:00", "-23:59"]))
+        out.append(
+            text + RNG.choice(["", "Z", "+02:00", "-05:30", "+0000", "+14:00", "-23:59", "+00", "-05", "+0530", "+2"])
+        )
     return out
 
 
