@@ -20,6 +20,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from autonomos_pipeline.dcl.canonicalize import canonical_table, ensure_canonical_tables
 from autonomos_pipeline.dcl.store import MATERIALIZED_MODELS, tenant_session
 from autonomos_pipeline.dcl.store.db import TENANT_SETTING
+from autonomos_pipeline.dcl.view_cache import bump_data_version
 from schemas import canonical_fields
 from schemas.canonical import ID_FIELDS
 
@@ -118,6 +119,8 @@ def materialize_entity(
     if gone.num_rows:
         _mark_deleted(engine, tenant_id, table, entity, _as_rows(gone))
         report.deleted += gone.num_rows
+    if report.upserted or report.deleted:
+        bump_data_version(tenant_id)  # the views' cached totals of this tenant are stale now
     con.execute(
         "UPDATE canonical_batches SET materialized_at = ? WHERE batch_id IN (SELECT unnest(?::VARCHAR[]))",
         [now, pending],
