@@ -75,7 +75,7 @@ def _row_id_sql(tenant_id: str, entity: str, record_id: str) -> tuple[str, str]:
 
 
 def _serving_sql(entity: str, tenant_id: str, source_systems: dict[str, str], now: datetime, deleted: bool) -> str:
-    """The pending rows in the serving table's shape (id and lineage computed in SQL), live or deleted ones."""
+    """The rows of _pending in the serving table's shape (id and lineage computed in SQL), live or deleted ones."""
     id_field = ID_FIELDS[entity]
     systems = " ".join(f"WHEN {_literal(c)} THEN {_literal(s)}" for c, s in source_systems.items())
     fields = ", ".join(f'"{f}"' for f in canonical_fields(entity))
@@ -85,7 +85,7 @@ def _serving_sql(entity: str, tenant_id: str, source_systems: dict[str, str], no
                {f"CASE connection_id {systems} ELSE 'unknown' END" if systems else "'unknown'"} AS source_system,
                coalesce(source_record_id, "{id_field}"::VARCHAR) AS source_record_id, mapping_version, ingested_at,
                {_literal(now.isoformat())}::TIMESTAMPTZ AS materialized_at, is_deleted
-        FROM (SELECT *, {digest} AS __h FROM ({_pending_rows_sql(entity)}) WHERE {"" if deleted else "NOT "}is_deleted)
+        FROM (SELECT *, {digest} AS __h FROM _pending WHERE {"" if deleted else "NOT "}is_deleted)
     """
 
 
@@ -107,6 +107,31 @@ def materialize_entity(
     model = MATERIALIZED_MODELS[entity]
     table: Table = model.__table__  # type: ignore[attr-defined]
     now = datetime.now(UTC)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _pending AS {_pending_rows_sql(entity)}")  # one window pass
+    try:
+        _serve_pending(con, engine, tenant_id, entity, table, source_systems, now, report)
+    finally:
+        con.execute("DROP TABLE IF EXISTS _pending")
+    if report.upserted or report.deleted:
+        bump_data_version(tenant_id)  # the views' cached totals of this tenant are stale now
+    con.execute(
+        "UPDATE canonical_batches SET materialized_at = ? WHERE batch_id IN (SELECT unnest(?::VARCHAR[]))",
+        [now, pending],
+    )
+    return report
+
+
+def _serve_pending(
+    con: duckdb.DuckDBPyConnection,
+    engine: Engine,
+    tenant_id: str,
+    entity: str,
+    table: Table,
+    source_systems: dict[str, str],
+    now: datetime,
+    report: MaterializeReport,
+) -> None:
+    """Upsert the live rows of _pending, then mark the deleted ones."""
     live = con.sql(_serving_sql(entity, tenant_id, source_systems, now, deleted=False)).to_arrow_reader(_CHUNK)
     if engine.dialect.name == "postgresql":
         report.upserted += _pg_upsert_all(engine, tenant_id, table, entity, live)
@@ -119,13 +144,6 @@ def materialize_entity(
     if gone.num_rows:
         _mark_deleted(engine, tenant_id, table, entity, _as_rows(gone))
         report.deleted += gone.num_rows
-    if report.upserted or report.deleted:
-        bump_data_version(tenant_id)  # the views' cached totals of this tenant are stale now
-    con.execute(
-        "UPDATE canonical_batches SET materialized_at = ? WHERE batch_id IN (SELECT unnest(?::VARCHAR[]))",
-        [now, pending],
-    )
-    return report
 
 
 def _as_rows(table: pa.Table) -> list[dict[str, Any]]:
