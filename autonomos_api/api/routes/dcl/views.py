@@ -123,12 +123,12 @@ class Reader:
     totals: TotalCache
 
 
-async def reader(request: Request, claims: ClaimsDep, _slot: SlotDep) -> Reader:
+async def get_reader(request: Request, claims: ClaimsDep, _slot: SlotDep) -> Reader:
     """The caller's reader, once a database slot is free (async: no worker thread)."""
     return Reader(claims, request.app.state.view_journal, request.app.state.view_totals)
 
 
-ReaderDep = Annotated[Reader, Depends(reader)]
+ReaderDep = Annotated[Reader, Depends(get_reader)]
 
 
 def _sort_key(view: View, sort: Sort) -> SortKey:
