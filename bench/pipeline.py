@@ -205,6 +205,7 @@ def ceiling_path(db: PgDatabase, csv_path: Path, work: Path, rows: int) -> Measu
 def dlt_path(db: PgDatabase, csv_path: Path, work: Path, rows: int) -> Measured:
     """dlt: a resource yielding pyarrow CSV record batches, merged on Id into PostgreSQL (dlt's default format)."""
     os.environ["RUNTIME__DLTHUB_TELEMETRY"] = "false"
+    os.environ["RUNTIME__LOG_LEVEL"] = "ERROR"  # one schema-hint warning per record batch otherwise
     import dlt
     import pyarrow.csv as pacsv
 

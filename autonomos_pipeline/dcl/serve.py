@@ -112,8 +112,7 @@ def materialize_entity(
         _serve_pending(con, engine, tenant_id, entity, table, source_systems, now, report)
     finally:
         con.execute("DROP TABLE IF EXISTS _pending")
-    if report.upserted or report.deleted:
-        bump_data_version(tenant_id)  # the views' cached totals of this tenant are stale now
+        bump_data_version(tenant_id)  # chunks may have committed even on failure: retire the views' cached totals
     con.execute(
         "UPDATE canonical_batches SET materialized_at = ? WHERE batch_id IN (SELECT unnest(?::VARCHAR[]))",
         [now, pending],
