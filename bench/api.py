@@ -535,6 +535,8 @@ def main() -> None:
                 str(port),
                 "--workers",
                 str(args.workers),
+                "--timeout-keep-alive",  # open-loop connections may idle between requests at low rates
+                "300",
                 "--log-level",
                 "warning",
                 "--no-access-log",
