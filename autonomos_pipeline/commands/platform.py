@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
 import subprocess
@@ -69,11 +70,11 @@ def run_up(args: argparse.Namespace) -> int:
     dagster = subprocess.Popen(
         [str(bin_dir / "dagster"), "dev", "-w", str(PROJECT_ROOT / "workspace.yaml"),
          "-h", args.host, "-p", str(args.dagster_port)],
-        env=env, cwd=home,
+        env=env, cwd=home, start_new_session=True,
     )  # fmt: skip
     api = subprocess.Popen(
         [str(bin_dir / "uvicorn"), "autonomos_api.main:app", "--host", args.host, "--port", str(args.api_port)],
-        env=env, cwd=PROJECT_ROOT,
+        env=env, cwd=PROJECT_ROOT, start_new_session=True,
     )  # fmt: skip
     procs = [dagster, api]
     try:
@@ -99,10 +100,15 @@ def run_up(args: argparse.Namespace) -> int:
         return 0
     finally:
         for p in procs:
-            if p.poll() is None:
-                p.send_signal(signal.SIGINT)
+            _signal_group(p, signal.SIGINT)
         for p in procs:
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 p.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        for p in procs:  # whatever is left of each group (a code server, a run worker) must not outlive us
+            _signal_group(p, signal.SIGKILL)
+
+
+def _signal_group(proc: subprocess.Popen[bytes], sig: signal.Signals) -> None:
+    """Signal a child's whole process group (it was started in its own session), if any of it is still alive."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, sig)
