@@ -129,7 +129,7 @@ def _batch_filter(batch_ids: list[str]) -> str:
     return "batch_id = ?" if len(batch_ids) == 1 else "batch_id IN (SELECT unnest(?::VARCHAR[]))"
 
 
-def _value_sql(entity: str, p: FieldPlan, empty: frozenset[str] = frozenset()) -> str:
+def _value_sql(p: FieldPlan, empty: frozenset[str] = frozenset()) -> str:
     """The SQL of a mapped field's normalised value over _canon_in joined with its lookup table (unless empty)."""
     if p.normaliser == "str":
         return _str_sql(f'"{p.column}"')
@@ -155,12 +155,12 @@ def _error_sql(p: FieldPlan, empty: frozenset[str] = frozenset()) -> str:
     return f'CASE WHEN NOT "h_{p.column}" THEN {looked_up} WHEN "f_{p.column}" IS NULL THEN {rejected} END'
 
 
-def _join_sql(entity: str, p: FieldPlan, hint: FieldPlan | None, empty: frozenset[str] = frozenset()) -> str:
+def _join_sql(p: FieldPlan, hint: FieldPlan | None, empty: frozenset[str] = frozenset()) -> str:
     if p.normaliser == "str" or p.lookup in empty:
         return ""
     on = f'{p.lookup}.key = "{p.column}"'
     if p.normaliser == "phone":
-        hint_sql = f"({_value_sql(entity, hint, empty)})::VARCHAR" if hint else "NULL::VARCHAR"
+        hint_sql = f"({_value_sql(hint, empty)})::VARCHAR" if hint else "NULL::VARCHAR"
         on += f" AND {p.lookup}.hint IS NOT DISTINCT FROM {hint_sql}"
     return f"LEFT JOIN {p.lookup} ON {on}"
 
@@ -175,20 +175,20 @@ def build_lookups(con: duckdb.DuckDBPyConnection, entity: str, plans: list[Field
             continue
         pending = f'"{p.column}" IS NOT NULL' + (f' AND NOT "h_{p.column}"' if p.fast else "")
         if p.normaliser == "phone":
-            joins = _join_sql(entity, hint, None) if hint else ""
-            hint_sql = f"({_value_sql(entity, hint)})::VARCHAR" if hint else "NULL::VARCHAR"
+            joins = _join_sql(hint, None) if hint else ""
+            hint_sql = f"({_value_sql(hint)})::VARCHAR" if hint else "NULL::VARCHAR"
             keys = con.execute(
                 f'SELECT DISTINCT "{p.column}", {hint_sql} FROM _canon_in {joins} WHERE {pending}'
             ).fetchall()
         else:
             keys = [(k, None) for (k,) in con.execute(f'SELECT DISTINCT "{p.column}" FROM _canon_in WHERE {pending}')
                     .fetchall()]  # fmt: skip
-        tables[p.lookup] = _lookup_table(entity, p, keys)
+        tables[p.lookup] = _lookup_table(p, keys)
         con.register(p.lookup, tables[p.lookup])
     return tables
 
 
-def _lookup_table(entity: str, p: FieldPlan, keys: list[tuple[str, str | None]]) -> pa.Table:
+def _lookup_table(p: FieldPlan, keys: list[tuple[str, str | None]]) -> pa.Table:
     fn = NORMALISERS[p.normaliser]
     values: list[Any] = []
     errors: list[str | None] = []
@@ -227,14 +227,14 @@ def stage_output(
     hint = by_name.get(PHONE_COUNTRY.get(entity, ""))
     id_field = ID_FIELDS[entity]
     values, errors = [], []
-    joins = [_join_sql(entity, p, hint, empty) for p in plans]  # plan order: the phone hint's lookup is joined first
+    joins = [_join_sql(p, hint, empty) for p in plans]  # plan order: the phone hint's lookup is joined first
     for name in canonical_fields(entity):
         p = by_name.get(name)
         kind = column_type(entity, name)
         if p is None:
             values.append(f'{"source_record_id" if name == id_field else "NULL"}::{kind} AS "{name}"')
             continue
-        value = _value_sql(entity, p, empty)
+        value = _value_sql(p, empty)
         if name == id_field:  # deletions carry only the record id: take it from the lineage column
             value = f"CASE WHEN is_deleted THEN coalesce(({value})::VARCHAR, source_record_id) ELSE {value} END"
         values.append(f'({value})::{kind} AS "{name}"')

@@ -16,8 +16,6 @@ from sqlalchemy import Engine, insert
 from autonomos_pipeline.dcl.store import QuarantineRecord, tenant_session
 from autonomos_pipeline.dcl.store.db import TENANT_SETTING
 
-_CHUNK = 50_000
-
 
 @dataclass(frozen=True)
 class QuarantineTarget:

@@ -1,4 +1,4 @@
-"""Salesforce connector: the REST API over httpx, tested against a local fake that speaks the same protocol.
+"""Salesforce connector: the REST API over httpx, tested against a local test server that speaks the same protocol.
 
 Rules a user can rely on:
 - Auth: OAuth2 username-password flow (`grant_type=password`, password + security token) against
