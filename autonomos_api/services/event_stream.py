@@ -1,4 +1,8 @@
-"""The per-process event hub: one Redis pattern subscriber (or a journal poller) fans tenant events out to streams."""
+"""The per-process event hub: one Redis subscriber (or a journal poller) fans tenant events out to streams.
+
+The subscriber listens only to the channels of tenants that have an open stream in this process: a process without
+listeners does not receive (and parse) every tenant's events, which at high read rates are mostly `viewed` events.
+"""
 
 from __future__ import annotations
 
@@ -25,8 +29,8 @@ from autonomos_pipeline.dcl.store import EventJournal, tenant_session
 
 log = logging.getLogger(__name__)
 
-CHANNEL_PATTERN = channel_for("*")
-_PREFIX = CHANNEL_PATTERN[:-1]
+_PREFIX = channel_for("")
+HUB_CHANNEL = "autonomos:event-hub"  # always subscribed, so the connection exists before any tenant listens
 
 
 @dataclass(frozen=True, eq=False)
@@ -115,9 +119,11 @@ class EventHub:
         self._subs: dict[uuid.UUID, set[Subscription]] = {}
         self._poll_cursor: dict[uuid.UUID, int] = {}
         self._redis: aioredis.Redis | None = None
+        self._pubsub: Any = None  # the live subscriber connection (redis.asyncio PubSub) while the loop holds one
         self._redis_live = False  # subscribed and receiving: the poller rests
         self._tasks: list[asyncio.Task[None]] = []
         self.reconnects = 0
+        self.received = 0  # tenant events that arrived over Redis
 
     # lifecycle ---------------------------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -159,8 +165,25 @@ class EventHub:
             cursor=last_event_id,
             queue=asyncio.Queue(self.queue_size),
         )
+        first = tenant_id not in self._subs
         self._subs.setdefault(tenant_id, set()).add(sub)
+        if first:
+            await self._listen(tenant_id)
         return sub
+
+    async def _listen(self, tenant_id: uuid.UUID) -> None:
+        """Subscribe the live connection to the tenant's channel (the loop subscribes on every (re)connect too).
+
+        Events published before Redis confirms the subscription are not lost: the confirmation makes the tenant's
+        subscriptions catch up from the journal.
+        """
+        pubsub = self._pubsub
+        if pubsub is None:
+            return
+        try:
+            await pubsub.subscribe(channel_for(tenant_id))
+        except (RedisError, OSError) as exc:  # the loop notices the broken connection and resubscribes everything
+            log.warning("event hub could not subscribe to tenant %s: %s", tenant_id, exc)
 
     def unsubscribe(self, sub: Subscription) -> None:
         """Forget a closed stream."""
@@ -249,9 +272,10 @@ class EventHub:
         assert self._redis is not None
         backoff = 0.1
         while True:
-            pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+            pubsub = self._redis.pubsub()
             try:
-                await pubsub.psubscribe(CHANNEL_PATTERN)
+                self._pubsub = pubsub  # from here on, a first stream of a tenant subscribes its channel itself
+                await pubsub.subscribe(HUB_CHANNEL, *(channel_for(tenant) for tenant in list(self._subs)))
                 # Events published before the subscription took effect (start, or a Redis outage) are in the journal.
                 self._redis_live = True
                 self._poll_cursor.clear()
@@ -259,8 +283,8 @@ class EventHub:
                 backoff = 0.1
                 while True:
                     raw = await pubsub.get_message(timeout=1.0)
-                    if raw is not None and raw.get("type") == "pmessage":
-                        self._on_redis_message(raw["channel"], raw["data"])
+                    if raw is not None:
+                        await self._on_redis_raw(pubsub, raw)
             except (RedisError, OSError) as exc:
                 if self._redis_live:
                     log.warning("event hub lost Redis (%s); following the journal until it is back", exc)
@@ -269,12 +293,38 @@ class EventHub:
                 self.reconnects += 1
                 self._all_catch_up()
             finally:
+                self._pubsub = None
                 with contextlib.suppress(Exception):
                     await pubsub.aclose()  # type: ignore[attr-defined]
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, self.max_backoff)
 
+    async def _on_redis_raw(self, pubsub: Any, raw: dict[str, Any]) -> None:
+        kind, channel = raw.get("type"), str(raw.get("channel", ""))
+        if kind == "message":
+            tenant_id = self._tenant_of(channel)
+            if tenant_id is not None and tenant_id not in self._subs:
+                await pubsub.unsubscribe(channel)  # its last stream closed: stop receiving the tenant's events
+                if tenant_id in self._subs:  # a new stream subscribed meanwhile: make sure the channel stays
+                    await pubsub.subscribe(channel)
+                return
+            self._on_redis_message(channel, raw["data"])
+        elif kind == "subscribe":
+            tenant_id = self._tenant_of(channel)
+            for sub in tuple(self._subs.get(tenant_id, ())) if tenant_id is not None else ():
+                sub.mark_lagging()  # what was published before the subscription took effect is in the journal
+
+    @staticmethod
+    def _tenant_of(channel: str) -> uuid.UUID | None:
+        if not channel.startswith(_PREFIX):
+            return None
+        try:
+            return uuid.UUID(channel.removeprefix(_PREFIX))
+        except ValueError:
+            return None
+
     def _on_redis_message(self, channel: str, data: str) -> None:
+        self.received += 1
         try:
             tenant_id = uuid.UUID(channel.removeprefix(_PREFIX))
             message = json.loads(data)

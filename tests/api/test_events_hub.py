@@ -15,7 +15,7 @@ import pytest
 import redis
 
 from autonomos_api.services.event_stream import EventHub, Subscription
-from autonomos_pipeline.dcl.events import publish
+from autonomos_pipeline.dcl.events import channel_for, publish
 from autonomos_pipeline.dcl.redis_client import close_all
 from autonomos_pipeline.dcl.settings import get_settings
 from autonomos_pipeline.dcl.store import tenant_session
@@ -184,6 +184,51 @@ def test_a_redis_restart_loses_nothing(
             reader.cancel()
             assert got == ids  # nothing lost, nothing twice, strictly increasing
             assert hub.reconnects >= 1
+        finally:
+            await hub.stop()
+
+    asyncio.run(scenario())
+
+
+@pytest.mark.redis
+def test_the_hub_receives_only_the_events_of_tenants_it_has_streams_for(
+    pg_store: Store, private_redis: RedisServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hub = _point_at(pg_store, private_redis.url, monkeypatch)
+    watched, busy = make_tenant(pg_store, "Watched"), make_tenant(pg_store, "Busy elsewhere")
+
+    async def scenario() -> None:
+        await hub.start()
+        try:
+            await _until(lambda: hub.mode == "redis", 10, "the Redis subscription")
+            sub = await hub.subscribe(watched)
+            got: list[int] = []
+            reader = asyncio.create_task(_collect(hub, sub, got))
+            await _until(lambda: not sub.lagging, 10, "the stream to go live")
+            await asyncio.to_thread(_publish, busy, 20)  # nobody here streams this tenant
+            ids = await asyncio.to_thread(_publish, watched, 3)
+            await _until(lambda: len(got) == 3, 10, "the watched tenant's events")
+            assert got == ids
+            assert hub.received == 3, "the other tenant's 20 events never reached this process"
+
+            hub.unsubscribe(sub)  # the last stream of the tenant closes: its channel is dropped on the next event
+            reader.cancel()
+            await asyncio.to_thread(_publish, watched, 1)
+            await asyncio.sleep(0.3)
+            await asyncio.to_thread(_publish, watched, 5)
+            await asyncio.sleep(0.3)
+            assert hub.received == 3, "events of a tenant without streams are not dispatched"
+            listeners = redis.Redis(port=private_redis.port).pubsub_numsub(channel_for(watched))
+            assert listeners == [(channel_for(watched).encode(), 0)], "its channel was unsubscribed"
+
+            again = await hub.subscribe(watched)  # a new stream subscribes again and misses nothing after its start
+            later: list[int] = []
+            reader = asyncio.create_task(_collect(hub, again, later))
+            await _until(lambda: not again.lagging, 10, "the new stream to go live")
+            ids = await asyncio.to_thread(_publish, watched, 2)
+            await _until(lambda: len(later) == 2, 10, "live events of the new stream")
+            assert later == ids
+            reader.cancel()
         finally:
             await hub.stop()
 
