@@ -19,16 +19,19 @@ from collections.abc import Callable
 from typing import Any
 
 from redis.exceptions import RedisError
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, Table, insert, text
 
 from autonomos_api.core.db import api_engine
-from autonomos_pipeline.dcl.events import channel_for, event_message, publish
+from autonomos_pipeline.dcl.events import channel_for, publish
 from autonomos_pipeline.dcl.redis_client import get_redis
 from autonomos_pipeline.dcl.store import EventJournal, tenant_session
+from autonomos_pipeline.dcl.store.models import utcnow
 
 __all__ = ["ViewJournal"]
 
 log = logging.getLogger(__name__)
+
+_JOURNAL: Table = EventJournal.__table__  # type: ignore[assignment]
 
 
 class ViewJournal:
@@ -93,26 +96,40 @@ class ViewJournal:
 
     def _journal(self, tenant_id: uuid.UUID, payloads: list[dict[str, Any]]) -> None:
         """One transaction: the first event through publish() (the tenant's event lock, held until commit, and its
-        fan-out), the others inserted in one statement under that lock and fanned out in order after the commit."""
+        fan-out), the others inserted in one Core statement under that lock and fanned out in order after the commit.
+        """
         first, rest = payloads[0], payloads[1:]
-        rows = [EventJournal(tenant_id=tenant_id, type="viewed", payload=payload) for payload in rest]
+        messages: list[dict[str, Any]] = []
         with tenant_session(tenant_id, self.engine()) as session:
             publish(session, tenant_id, "viewed", first)
-            session.add_all(rows)
-            session.flush()
+            if rest:
+                created_at = utcnow()
+                rows = [
+                    {"tenant_id": tenant_id, "type": "viewed", "payload": payload, "created_at": created_at}
+                    for payload in rest
+                ]
+                ids = session.execute(
+                    insert(_JOURNAL).returning(_JOURNAL.c.id, sort_by_parameter_order=True), rows
+                ).scalars()
+                stamp, tenant = created_at.isoformat(), str(tenant_id)
+                messages = [
+                    {"id": i, "tenant_id": tenant, "type": "viewed", "payload": p, "created_at": stamp}
+                    for i, p in zip(ids, rest, strict=True)
+                ]
             if session.get_bind().dialect.name == "postgresql":
                 session.execute(text("SET LOCAL synchronous_commit TO OFF"))
-        self._fan_out(tenant_id, rows)
+        self._fan_out(tenant_id, messages)
 
     @staticmethod
-    def _fan_out(tenant_id: uuid.UUID, rows: list[EventJournal]) -> None:
+    def _fan_out(tenant_id: uuid.UUID, messages: list[dict[str, Any]]) -> None:
         client = get_redis()
-        if client is None or not rows:
+        if client is None or not messages:
             return
         try:
             pipe = client.pipeline(transaction=False)
-            for row in rows:
-                pipe.publish(channel_for(tenant_id), json.dumps(event_message(row), default=str))
+            channel = channel_for(tenant_id)
+            for message in messages:
+                pipe.publish(channel, json.dumps(message, default=str))
             pipe.execute()
         except RedisError as exc:  # subscribers recover from the journal
             log.warning("view event fan-out to Redis failed: %s", exc)
