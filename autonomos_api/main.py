@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from autonomos_api.api.main import api_router
+from autonomos_api.api.page_cache import PageCacheMiddleware, new_view_pages
 from autonomos_api.api.routes import health
 from autonomos_api.core.config import get_settings
 from autonomos_api.core.db import dispose_api_engines
@@ -23,14 +24,19 @@ from autonomos_pipeline.dcl.view_cache import TotalCache
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Run the event hub and the view journal; at shutdown journal the buffered views and close the pools."""
+    """Run the event hub, the view journal and the page cache; at shutdown journal the buffered views, close pools."""
+    settings = get_settings()
     app.state.view_totals = TotalCache(get_redis())
     journal = app.state.view_journal = ViewJournal()
+    pages = app.state.view_pages = new_view_pages(settings.redis_url, settings.view_page_cache_mb, journal)
     await journal.start()
     try:
         async with hub_lifespan(app):
             yield
     finally:
+        app.state.view_pages = None
+        if pages is not None:
+            await pages.fence.close()
         await journal.stop()
         dispose_api_engines()
 
@@ -47,6 +53,7 @@ def create_app() -> FastAPI:
         openapi_url="/api/v1/openapi.json",
         lifespan=lifespan,
     )
+    app.add_middleware(PageCacheMiddleware)  # inside CORS, so answers from the cache get CORS headers too
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

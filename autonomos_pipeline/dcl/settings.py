@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     jwt_expire_minutes: int = Field(7 * 24 * 60, ge=1)
     credentials_key: SecretStr | None = Field(None, description="Fernet key that encrypts connection secrets")
     cors_origins: list[str] = Field(default_factory=list)
+    view_page_cache_mb: int = Field(
+        64, ge=0, description="per API process: view pages kept under the tenant's data version (0 = off; needs Redis)"
+    )
 
     # Dagster
     dagster_graphql_url: str | None = Field(None, description="e.g. http://127.0.0.1:3000/graphql")

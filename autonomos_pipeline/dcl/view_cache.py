@@ -1,8 +1,10 @@
-"""Per-tenant data versions in Redis, and the views' exact totals cached under the version they were counted at.
+"""Per-tenant data versions and per-user auth versions in Redis, and the views' totals cached under a data version.
 
-Whatever changes a tenant's materialized rows calls `bump_data_version` after its transaction commits; a total cached
-under an older version is never read again. A reader takes the version before it counts, so a count is stored under
-a version no newer than the rows it saw. Without Redis nothing is cached and every total is counted.
+Whatever changes a tenant's materialized rows calls `bump_data_version` after its transaction commits; a total (or a
+view page, see autonomos_api/services/page_cache.py) cached under an older version is never read again. A reader takes
+the version before it counts, so a count is stored under a version no newer than the rows it saw. Whatever changes a
+user's standing (logout, deactivation, role) calls `bump_auth_version` after its commit, retiring every remembered
+acceptance of that user's tokens. Without Redis nothing is cached and every total is counted.
 """
 
 from __future__ import annotations
@@ -18,7 +20,14 @@ from redis.exceptions import RedisError
 
 from autonomos_pipeline.dcl.redis_client import get_redis
 
-__all__ = ["TOTAL_TTL_SECONDS", "TotalCache", "bump_data_version", "data_version_key"]
+__all__ = [
+    "TOTAL_TTL_SECONDS",
+    "TotalCache",
+    "auth_version_key",
+    "bump_auth_version",
+    "bump_data_version",
+    "data_version_key",
+]
 
 log = logging.getLogger(__name__)
 
@@ -31,19 +40,33 @@ def data_version_key(tenant_id: uuid.UUID | str) -> str:
     return f"autonomos:data_version:{tenant_id}"
 
 
-def bump_data_version(tenant_id: uuid.UUID | str, client: redis.Redis | None = None) -> None:
-    """Give the tenant a new data version: call after a change to its materialized rows has committed.
+def auth_version_key(user_id: uuid.UUID | str) -> str:
+    """The Redis key of a user's auth version."""
+    return f"autonomos:auth_version:{user_id}"
 
-    The version is a fresh random token (not a counter), so it never repeats even if Redis lost the key.
-    A Redis failure is logged; totals cached before it then live at most TOTAL_TTL_SECONDS.
-    """
+
+def _bump(key: str, what: str, client: redis.Redis | None) -> None:
     client = client if client is not None else get_redis()
     if client is None:
         return
     try:
-        client.set(data_version_key(tenant_id), uuid.uuid4().hex)
+        client.set(key, uuid.uuid4().hex)
     except RedisError as exc:
-        log.error("could not bump the data version of tenant %s: %s", tenant_id, exc)
+        log.error("could not bump the %s: %s", what, exc)
+
+
+def bump_data_version(tenant_id: uuid.UUID | str, client: redis.Redis | None = None) -> None:
+    """Give the tenant a new data version: call after a change to its materialized rows has committed.
+
+    The version is a fresh random token (not a counter), so it never repeats even if Redis lost the key.
+    A Redis failure is logged; totals and pages cached before it then live at most TOTAL_TTL_SECONDS.
+    """
+    _bump(data_version_key(tenant_id), f"data version of tenant {tenant_id}", client)
+
+
+def bump_auth_version(user_id: uuid.UUID | str, client: redis.Redis | None = None) -> None:
+    """Give the user a new auth version: call after a logout, deactivation or role change has committed."""
+    _bump(auth_version_key(user_id), f"auth version of user {user_id}", client)
 
 
 # One round trip: the tenant's version (created when missing) and the total cached under it for one query.

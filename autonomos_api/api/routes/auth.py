@@ -22,6 +22,7 @@ from autonomos_api.models.auth import LoginRequest, Me, Registered, RegisterRequ
 from autonomos_api.models.common import Message
 from autonomos_api.models.users import Role, UserPublic
 from autonomos_pipeline.dcl.store import RevokedToken, Tenant, User, auth_session, tenant_session
+from autonomos_pipeline.dcl.view_cache import bump_auth_version
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
@@ -123,4 +124,5 @@ def logout(user: CurrentUser, claims: ClaimsDep, session: SessionDep) -> Message
     session.execute(delete(RevokedToken).where(RevokedToken.tenant_id == user.tenant_id, RevokedToken.expires_at < now))
     session.add(RevokedToken(jti=claims.jti, tenant_id=user.tenant_id, expires_at=claims.expires_at))
     session.commit()
+    bump_auth_version(user.id)  # after the commit: page caches forget that they accepted this user's tokens
     return Message(message="signed out; the token is revoked")

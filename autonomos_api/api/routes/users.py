@@ -13,6 +13,7 @@ from autonomos_api.core.errors import APIError, not_found
 from autonomos_api.core.security import hash_password
 from autonomos_api.models.users import Role, UserCreate, UserPublic, UsersPublic, UserUpdate
 from autonomos_pipeline.dcl.store import User
+from autonomos_pipeline.dcl.view_cache import bump_auth_version
 
 router = APIRouter(prefix="/users", tags=["users"])
 
@@ -79,4 +80,5 @@ def update_user(user_id: uuid.UUID, body: UserUpdate, admin: AdminUser, session:
     if body.is_active is not None:
         user.is_active = body.is_active
     session.commit()
+    bump_auth_version(user.id)  # after the commit: page caches forget that they accepted this user's tokens
     return user

@@ -2,7 +2,9 @@
 
 The hot read path: one worker-thread hop per request, one Core transaction (tenant bound, token user checked, page
 read), the exact total from the per-tenant data-version cache when Redis is configured, the `viewed` event handed to
-the batched journal, and the page validated and dumped to JSON by pydantic in one step.
+the batched journal, and the page validated and dumped to JSON by pydantic in one step. The route leaves its event
+payload on request.state, so the page cache (api/page_cache.py) can keep the page and serve repeats of the same read
+until the tenant's data version or the user's auth version changes.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from pydantic import BaseModel, TypeAdapter
 from sqlalchemy import ColumnElement, Connection, Table, func, or_, select
 
 from autonomos_api.api.deps import ClaimsDep, SlotDep, verify_token_user
+from autonomos_api.api.page_cache import VIEW_EVENT_STATE
 from autonomos_api.api.pagination import SortKey, keyset_rows
 from autonomos_api.core.db import tenant_connection
 from autonomos_api.core.errors import not_found
@@ -121,11 +124,17 @@ class Reader:
     claims: TokenClaims
     journal: ViewJournal
     totals: TotalCache
+    state: Any  # the request's state: the route leaves its `viewed` payload there for the page cache
+
+    def record(self, payload: dict[str, Any]) -> None:
+        """Journal the read's `viewed` event and leave its payload for the page cache."""
+        self.journal.record(self.claims.tenant_id, payload)
+        setattr(self.state, VIEW_EVENT_STATE, payload)
 
 
 async def get_reader(request: Request, claims: ClaimsDep, _slot: SlotDep) -> Reader:
     """The caller's reader, once a database slot is free (async: no worker thread)."""
-    return Reader(claims, request.app.state.view_journal, request.app.state.view_totals)
+    return Reader(claims, request.app.state.view_journal, request.app.state.view_totals, request.state)
 
 
 ReaderDep = Annotated[Reader, Depends(get_reader)]
@@ -192,7 +201,7 @@ def _read_page(view: View, reader: Reader, params: ListParams, extra: dict[str, 
         rows, next_cursor = keyset_rows(connection, page_query, key, params.limit, params.cursor)
     filters = {k: v for k, v in {"q": params.q, **equal}.items() if v is not None}
     payload = {"user_id": str(claims.user_id), "entity": view.entity, "rows": len(rows), "total": total}
-    reader.journal.record(claims.tenant_id, {**payload, "filters": filters})
+    reader.record({**payload, "filters": filters})
     page = view.page_adapter.validate_python(
         {"data": rows, "total": total, "next_cursor": next_cursor}, from_attributes=True
     )
@@ -207,7 +216,7 @@ def _read_one(view: View, reader: Reader, row_id: uuid.UUID) -> bytes:
         row = connection.execute(select(*view.columns).where(*conditions)).first()
     if row is None:
         raise not_found(view.entity)
-    reader.journal.record(claims.tenant_id, {"user_id": str(claims.user_id), "entity": view.entity, "id": str(row_id)})
+    reader.record({"user_id": str(claims.user_id), "entity": view.entity, "id": str(row_id)})
     return view.row_adapter.dump_json(view.row_adapter.validate_python(row, from_attributes=True))
 
 

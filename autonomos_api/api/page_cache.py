@@ -1,0 +1,128 @@
+"""ASGI middleware that answers repeated view reads from the process's page cache, and fills it from the routes.
+
+Only GET requests under /api/v1/dcl/views/ with a valid bearer token are considered. The tenant's data version and
+the user's auth version are read from Redis (one coalesced round trip); the request is answered here when this
+process holds the page for (tenant, path, query) at that data version and a views route accepted the same token at
+that auth version. It still records its `viewed` event. Everything else goes to the route, whose successful answer
+is kept under the versions read before it ran (so nothing is kept under a version newer than what the route saw).
+Without Redis, or when the versions cannot be read, every request goes to the route.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import jwt
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from autonomos_api.core.config import get_settings
+from autonomos_api.core.security import TokenClaims, verified_claims
+from autonomos_api.services.page_cache import PageCache, PageKey
+from autonomos_api.services.version_fence import VersionFence
+from autonomos_api.services.view_journal import ViewJournal
+from autonomos_pipeline.dcl.view_cache import auth_version_key, data_version_key
+
+__all__ = ["VIEW_EVENT_STATE", "PageCacheMiddleware", "ViewPages"]
+
+VIEWS_PREFIX = "/api/v1/dcl/views/"
+VIEW_EVENT_STATE = "view_event"  # request.state attribute where a views route leaves its `viewed` payload
+
+
+@dataclass
+class ViewPages:
+    """What the middleware serves from: the cache, the version fence and the journal of `viewed` events."""
+
+    cache: PageCache
+    fence: VersionFence
+    journal: ViewJournal
+
+
+def _bearer(scope: Scope) -> str | None:
+    for name, value in scope["headers"]:
+        if name == b"authorization":
+            scheme, _, token = value.decode("latin-1").partition(" ")
+            return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+    return None
+
+
+def _claims(scope: Scope) -> TokenClaims | None:
+    token = _bearer(scope)
+    if token is None:
+        return None
+    try:
+        return verified_claims(get_settings(), token)
+    except jwt.InvalidTokenError:
+        return None  # the route answers with the precise 401
+
+
+class PageCacheMiddleware:
+    """Serve view pages from the page cache when the versions allow; keep the routes' successful pages."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "GET" or not scope["path"].startswith(VIEWS_PREFIX):
+            await self.app(scope, receive, send)
+            return
+        pages: ViewPages | None = getattr(scope["app"].state, "view_pages", None)
+        claims = _claims(scope) if pages is not None else None
+        if pages is None or claims is None:
+            await self.app(scope, receive, send)
+            return
+        versions = await pages.fence.read((data_version_key(claims.tenant_id), auth_version_key(claims.user_id)))
+        if versions is None:
+            await self.app(scope, receive, send)
+            return
+        data_version, auth_version = versions
+        key: PageKey = (str(claims.tenant_id), scope["path"], scope["query_string"])
+        page = pages.cache.page(key, data_version) if pages.cache.accepted(claims.jti, auth_version) else None
+        if page is not None:
+            pages.journal.record(claims.tenant_id, {"user_id": str(claims.user_id), **page.event})
+            await send({"type": "http.response.start", "status": 200, "headers": page.headers})
+            await send({"type": "http.response.body", "body": page.body})
+            return
+        await self._fill(pages, key, claims, data_version, auth_version, scope, receive, send)
+
+    async def _fill(
+        self,
+        pages: ViewPages,
+        key: PageKey,
+        claims: TokenClaims,
+        data_version: str,
+        auth_version: str,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+    ) -> None:
+        """Let the route answer; keep its answer when it is a whole 200 that left its `viewed` payload behind."""
+        start: dict[str, Any] = {}
+        body: list[bytes] = []
+
+        async def keep(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                start.update(message)
+            elif message["type"] == "http.response.body":
+                body.append(message.get("body", b""))
+            await send(message)
+
+        await self.app(scope, receive, keep)
+        event = scope.get("state", {}).get(VIEW_EVENT_STATE)
+        if start.get("status") != 200 or not isinstance(event, dict):
+            return
+        pages.cache.accept(claims.jti, auth_version)  # the route checked the user and the token after the read
+        headers = [(bytes(name), bytes(value)) for name, value in start.get("headers", [])]
+        pages.cache.store(key, data_version, headers, b"".join(body), _without_reader(event))
+
+
+def _without_reader(event: dict[str, Any]) -> dict[str, Any]:
+    """The payload minus its user_id: a hit records its own reader."""
+    return {name: value for name, value in event.items() if name != "user_id"}
+
+
+def new_view_pages(redis_url: str | None, max_mb: int, journal: ViewJournal) -> ViewPages | None:
+    """The page cache of this process, or None when it is off (no Redis, or no memory given to it)."""
+    if not redis_url or max_mb <= 0:
+        return None
+    return ViewPages(PageCache(max_mb * 1024 * 1024), VersionFence(redis_url), journal)

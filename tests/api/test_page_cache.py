@@ -1,0 +1,210 @@
+"""The views' page cache: repeats are served whole until the data version changes, never across tenants, never to a
+token that was revoked or whose user was deactivated, and every read still journals its `viewed` event."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select, update
+
+from autonomos_api.main import create_app
+from autonomos_api.services.page_cache import PageCache
+from autonomos_api.services.version_fence import VersionFence
+from autonomos_pipeline.dcl.redis_client import close_all, get_redis
+from autonomos_pipeline.dcl.store import EventJournal, MaterializedAccount, tenant_session
+from autonomos_pipeline.dcl.view_cache import bump_data_version, data_version_key
+from tests.conftest import REDIS_URL
+from tests.utils.api import Account, add_rows, add_user, create_connection, point_api_at, register
+from tests.utils.stores import Store
+
+ACCOUNTS = "/api/v1/dcl/views/accounts"
+
+
+@pytest.fixture
+def cached_client(pg_store: Store, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
+    """The API on PostgreSQL with Redis configured, so view pages are cached."""
+    monkeypatch.setenv("AUTONOMOS_REDIS_URL", REDIS_URL)
+    point_api_at(pg_store.app_url, monkeypatch)
+    with TestClient(create_app()) as test_client:
+        yield test_client
+    close_all()
+
+
+def _tenant_with(client: TestClient, name: str, count: int) -> tuple[Account, str]:
+    admin = register(client, name)
+    connection = create_connection(client, admin)
+    rows = [{"name": f"{name} {i:03d}", "industry": "Software"} for i in range(count)]
+    add_rows(admin.tenant_id, connection["id"], "account", rows)
+    return admin, connection["id"]
+
+
+def _hide_one_without_bump(tenant_id: uuid.UUID) -> None:
+    """Delete-mark one row behind the API's back (a writer that breaks the contract: it does not bump)."""
+    with tenant_session(tenant_id) as session:
+        row = session.scalars(select(MaterializedAccount).where(MaterializedAccount.is_deleted.is_(False))).first()
+        assert row is not None
+        session.execute(update(MaterializedAccount).where(MaterializedAccount.id == row.id).values(is_deleted=True))
+
+
+def _names(client: TestClient, who: Account, **params: str) -> list[str]:
+    resp = client.get(ACCOUNTS, params=params, headers=who.headers)
+    assert resp.status_code == 200, resp.text
+    return [row["name"] for row in resp.json()["data"]]
+
+
+def _hits(client: TestClient) -> int:
+    hits: int = client.app.state.view_pages.cache.hits  # type: ignore[attr-defined]
+    return hits
+
+
+pytestmark = [pytest.mark.postgres, pytest.mark.redis]
+
+
+def test_a_repeated_read_is_served_whole_until_the_data_version_changes(cached_client: TestClient) -> None:
+    admin, _ = _tenant_with(cached_client, "Paged", 4)
+    first = cached_client.get(ACCOUNTS, params={"limit": 3}, headers=admin.headers)
+    _hide_one_without_bump(admin.tenant_id)
+    again = cached_client.get(ACCOUNTS, params={"limit": 3}, headers=admin.headers)
+    assert again.content == first.content, "the same bytes: served from the cache of the unchanged version"
+    assert again.headers["content-type"] == first.headers["content-type"] == "application/json"
+    assert int(again.headers["content-length"]) == len(first.content)
+    assert _hits(cached_client) == 1
+
+    bump_data_version(admin.tenant_id)
+    fresh = cached_client.get(ACCOUNTS, params={"limit": 3}, headers=admin.headers).json()
+    assert fresh["total"] == 3 and len(fresh["data"]) == 3, "a new version is read from the store"
+
+
+def test_rows_written_through_the_platform_are_seen_at_once(cached_client: TestClient) -> None:
+    admin, connection = _tenant_with(cached_client, "Growing", 1)
+    assert _names(cached_client, admin) == ["Growing 000"]
+    add_rows(admin.tenant_id, connection, "account", [{"name": "Growing 001", "industry": "Software"}])
+    assert _names(cached_client, admin) == ["Growing 000", "Growing 001"]
+
+
+def test_every_read_from_the_cache_journals_its_viewed_event(cached_client: TestClient) -> None:
+    admin, _ = _tenant_with(cached_client, "Journaled", 3)
+    member = add_user(cached_client, admin, "viewer")
+    for who in (admin, admin, member):
+        assert len(_names(cached_client, who, industry="Software", limit="2")) == 2
+    cached_client.app.state.view_journal.flush()  # type: ignore[attr-defined]
+    with tenant_session(admin.tenant_id) as session:
+        rows = session.scalars(select(EventJournal).where(EventJournal.type == "viewed").order_by(EventJournal.id))
+        events = [row.payload for row in rows]
+    expected = {"entity": "account", "rows": 2, "total": 3, "filters": {"industry": "Software"}}
+    assert events == [
+        {"user_id": str(admin.user_id), **expected},
+        {"user_id": str(admin.user_id), **expected},
+        {"user_id": str(member.user_id), **expected},
+    ], "one event per read, each naming its own reader"
+
+
+def test_pages_are_never_shared_across_tenants(cached_client: TestClient) -> None:
+    alpha, _ = _tenant_with(cached_client, "Alpha", 2)
+    beta, _ = _tenant_with(cached_client, "Beta", 3)
+    for _ in range(2):  # the second round is served from the cache
+        assert _names(cached_client, alpha, limit="5") == ["Alpha 000", "Alpha 001"]
+        assert _names(cached_client, beta, limit="5") == ["Beta 000", "Beta 001", "Beta 002"]
+    assert _hits(cached_client) == 2
+
+
+def test_a_revoked_token_is_refused_even_for_a_cached_page(cached_client: TestClient) -> None:
+    admin, _ = _tenant_with(cached_client, "Leaving", 2)
+    for _ in range(2):
+        assert len(_names(cached_client, admin)) == 2
+    assert _hits(cached_client) == 1, "the page and the token's acceptance are cached"
+    assert cached_client.post("/api/v1/auth/logout", headers=admin.headers).status_code == 200
+    resp = cached_client.get(ACCOUNTS, headers=admin.headers)
+    assert resp.status_code == 401 and resp.json()["code"] == "token_revoked"
+
+
+def test_a_deactivated_user_is_refused_even_for_a_cached_page(cached_client: TestClient) -> None:
+    admin, _ = _tenant_with(cached_client, "Firing", 2)
+    member = add_user(cached_client, admin, "member")
+    for _ in range(2):
+        assert len(_names(cached_client, member)) == 2
+    assert _hits(cached_client) == 1, "the page and the token's acceptance are cached"
+    resp = cached_client.patch(f"/api/v1/users/{member.user_id}", json={"is_active": False}, headers=admin.headers)
+    assert resp.status_code == 200, resp.text
+    resp = cached_client.get(ACCOUNTS, headers=member.headers)
+    assert resp.status_code == 401 and resp.json()["code"] == "invalid_token"
+    assert len(_names(cached_client, admin)) == 2, "other users of the tenant are still served"
+
+
+def test_errors_and_foreign_ids_are_not_cached(cached_client: TestClient) -> None:
+    alpha, _ = _tenant_with(cached_client, "Owner", 1)
+    beta = register(cached_client, "Stranger")
+    row_id = cached_client.get(ACCOUNTS, headers=alpha.headers).json()["data"][0]["id"]
+    for _ in range(2):
+        assert cached_client.get(f"{ACCOUNTS}/{row_id}", headers=alpha.headers).status_code == 200
+        assert cached_client.get(f"{ACCOUNTS}/{row_id}", headers=beta.headers).status_code == 404
+        assert cached_client.get(ACCOUNTS, params={"limit": 0}, headers=alpha.headers).status_code == 422
+    assert _hits(cached_client) == 1, "only the owner's second read of its own row"
+
+
+# the parts on their own ---------------------------------------------------------------------------------------------
+
+
+def test_the_cache_evicts_the_least_recently_used_pages_beyond_its_bytes() -> None:
+    cache = PageCache(max_bytes=3 * (1000 + 256))
+    for name in ("a", "b", "c"):
+        cache.store(("t", name, b""), "v1", [], b"x" * 1000, {})
+    assert cache.page(("t", "a", b""), "v1") is not None  # a is now the most recently used
+    cache.store(("t", "d", b""), "v1", [], b"x" * 1000, {})
+    assert cache.page(("t", "b", b""), "v1") is None, "b was the least recently used"
+    assert all(cache.page(("t", k, b""), "v1") is not None for k in ("a", "c", "d"))
+    assert cache.page(("t", "a", b""), "v2") is None, "a page answers only for the version it was made at"
+    assert cache.bytes == 3 * (1000 + 256) and len(cache) == 3
+
+
+def test_pages_and_acceptances_expire() -> None:
+    now = [0.0]
+    cache = PageCache(max_bytes=10_000, ttl_seconds=60, clock=lambda: now[0])
+    cache.store(("t", "p", b""), "v", [], b"{}", {})
+    cache.accept("jti", "a1")
+    assert cache.page(("t", "p", b""), "v") is not None and cache.accepted("jti", "a1")
+    assert not cache.accepted("jti", "a2"), "an acceptance stands only at its auth version"
+    now[0] = 61.0
+    assert cache.page(("t", "p", b""), "v") is None and not cache.accepted("jti", "a1")
+
+
+def test_the_fence_sees_every_bump_made_before_a_read_and_coalesces_reads() -> None:
+    tenant = uuid.uuid4()
+    key = data_version_key(tenant)
+
+    async def run() -> None:
+        fence = VersionFence(REDIS_URL)
+        try:
+            (created,) = await fence.read([key]) or ("",)
+            assert created, "a missing version is created"
+            bump_data_version(tenant, get_redis(REDIS_URL))
+            (after,) = await fence.read([key]) or ("",)
+            assert after != created and after == get_redis(REDIS_URL).get(key)  # type: ignore[union-attr]
+            before = fence.round_trips
+            results = await asyncio.gather(*(fence.read([key, f"{key}:other"]) for _ in range(200)))
+            assert len({r for r in results}) == 1 and results[0] is not None and results[0][0] == after
+            assert fence.round_trips - before <= 2, "200 concurrent reads share a round trip or two"
+        finally:
+            await fence.close()
+
+    asyncio.run(run())
+    get_redis(REDIS_URL).delete(key, f"{key}:other")  # type: ignore[union-attr]
+
+
+def test_the_fence_answers_none_when_redis_is_unreachable() -> None:
+    async def run() -> tuple[str, ...] | None:
+        fence = VersionFence("redis://127.0.0.1:1/0")
+        try:
+            started = time.monotonic()
+            result = await fence.read(["autonomos:data_version:nowhere"])
+            assert time.monotonic() - started < 10
+            return result
+        finally:
+            await fence.close()
+
+    assert asyncio.run(run()) is None
