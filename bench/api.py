@@ -2,7 +2,9 @@
 
 It creates its own PostgreSQL database (dropped at the end), migrates it, starts uvicorn on 127.0.0.1 with PostgreSQL
 and Redis, registers 11 tenants through the API, bulk-loads accounts with COPY as the owner, and drives the API from a
-second process (a minimal asyncio keep-alive HTTP client on uvloop, light enough to leave the cores to the server).
+second process: wrk for the closed loop when it is on PATH (apt-get install wrk; a C client that costs far less CPU
+than the server), else and for the open loop a minimal asyncio keep-alive HTTP client on uvloop. The server's page
+cache (64 MB per worker by default) serves repeated reads; --page-cache-mb 0 measures every read against PostgreSQL.
 
 Closed loop: each connection sends its next request when the previous one is answered, so with 200 connections
 p99 >= 200 / throughput (Little's law). Open loop: requests start on a fixed schedule over 200 open connections and
@@ -10,6 +12,7 @@ latency runs from the scheduled start (queueing counts; no coordinated omission)
 50 ms twice. A sequential run with the data version bumped before each request shows the cost of an uncached total.
 
 Run: .venv/bin/python bench/api.py [--accounts 1000000] [--concurrency 200 8] [--requests 2000] [--workers 2]
+                                   [--client wrk|python] [--wrk-seconds 15] [--page-cache-mb 64]
                                    [--rates 200 400 ...] [--open-seconds 10] [--open-concurrency 200]
 """
 
@@ -22,6 +25,7 @@ import itertools
 import json
 import os
 import random
+import shutil
 import socket
 import statistics
 import subprocess
@@ -175,6 +179,60 @@ def _server_cpu() -> dict[str, dict[int, float]]:
 def _cpu_used(before: dict[int, float], after: dict[int, float]) -> float:
     """CPU seconds used between two readings by the processes alive at the second (new ones count from zero)."""
     return sum(seconds - before.get(pid, 0.0) for pid, seconds in after.items())
+
+
+WRK_SCRIPT = """
+local targets = {%s}
+local i = 0
+wrk.headers["Authorization"] = "%s"
+request = function()
+  i = i + 1
+  return wrk.format("GET", targets[(i %% #targets) + 1])
+end
+done = function(summary, latency, requests)
+  local bad = summary.errors.status + summary.errors.connect + summary.errors.read + summary.errors.write
+  local shape = '{"requests": %%d, "seconds": %%f, "p50_ms": %%f, "p99_ms": %%f, "max_ms": %%f, '
+  io.write(string.format(shape .. '"bad": %%d, "timeouts": %%d}\\n', summary.requests, summary.duration / 1e6,
+    latency:percentile(50) / 1e3, latency:percentile(99) / 1e3, latency.max / 1e3, bad, summary.errors.timeout))
+end
+"""
+
+
+def run_wrk(base: str, scenario: dict[str, Any], seconds: float) -> dict[str, Any]:
+    """A closed loop driven by wrk (C, one thread): the client costs far less CPU than the server it measures."""
+    targets = [
+        f"{scenario['path']}?{urlencode(combination)}"
+        for combination in itertools.product(
+            *[[(k, x) for x in v] if isinstance(v, list) else [(k, v)] for k, v in scenario["params"].items()]
+        )
+    ]
+    random.Random(7).shuffle(targets)
+    lua = WRK_SCRIPT % (", ".join(json.dumps(t) for t in targets), scenario["headers"]["Authorization"])
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
+        handle.write(lua)
+    command = ["wrk", "-t1", f"-c{scenario['concurrency']}", "--timeout", "10s", "-s", handle.name]
+    try:
+        warm_up = 3 + len(targets) // 50  # long enough for every target to be read at least once, even uncached
+        subprocess.run([*command, f"-d{warm_up}s", base], capture_output=True, check=True)
+        before = _server_cpu()
+        proc = subprocess.run([*command, f"-d{int(seconds)}s", base], capture_output=True, text=True, check=True)
+        after = _server_cpu()
+    finally:
+        Path(handle.name).unlink()
+    line = next(x for x in reversed(proc.stdout.splitlines()) if x.startswith("{"))
+    raw = json.loads(line)
+    requests = max(int(raw["requests"]), 1)
+    return {
+        "requests": raw["requests"],
+        "issued": raw["requests"],
+        "statuses": {"200": raw["requests"] - raw["bad"], "other": raw["bad"], "timeout": raw["timeouts"]},
+        "p50_ms": raw["p50_ms"],
+        "p99_ms": raw["p99_ms"],
+        "max_ms": raw["max_ms"],
+        "rps": raw["requests"] / raw["seconds"],
+        "api_cpu_ms": _cpu_used(before["api"], after["api"]) * 1000 / requests,
+        "db_cpu_ms": _cpu_used(before["db"], after["db"]) * 1000 / requests,
+    }
 
 
 def run_client(base: str, scenario: dict[str, Any]) -> dict[str, Any]:
@@ -389,6 +447,15 @@ def _closed_loop_runs(base: str, big: dict[str, str], args: argparse.Namespace) 
     results: list[tuple[str, int, dict[str, Any]]] = []
     for name, scenario in SCENARIOS.items():
         for concurrency in args.concurrency:
+            if args.client == "wrk":
+                wrk_run = {"path": PATH, "headers": headers, "concurrency": concurrency, **scenario}
+                results.append((name, concurrency, run_wrk(base, wrk_run, args.wrk_seconds)))
+                r = results[-1][2]
+                _progress(
+                    f"closed loop (wrk) {name[:40]} conn {concurrency}: {r['rps']:.0f} req/s p99 {r['p99_ms']:.1f} "
+                    f"ms, cpu/request {r['api_cpu_ms']:.2f} ms API + {r['db_cpu_ms']:.2f} ms PostgreSQL"
+                )
+                continue
             run = {
                 "kind": "views",
                 "path": PATH,
@@ -455,8 +522,11 @@ def _report(
     cold: dict[str, Any],
     open_loop: list[tuple[str, int, Any]],
 ) -> None:
-    print(f"\nuvicorn workers: {args.workers}, CPUs: {os.cpu_count()}, load average now: {os.getloadavg()}")
-    print("\nclosed loop (each connection sends its next request when the previous one is answered)")
+    print(
+        f"\nuvicorn workers: {args.workers}, CPUs: {os.cpu_count()}, page cache: {args.page_cache_mb} MB per worker, "
+        f"load average now: {os.getloadavg()}"
+    )
+    print(f"\nclosed loop, client {args.client} (each connection sends its next request when the previous is answered)")
     print(f"{'scenario':<66} {'conc':>5} {'reqs':>6} {'p50 ms':>8} {'p99 ms':>8} {'req/s':>8} {'cpu ms':>11}  statuses")
     for name, conc, r in closed:
         print(
@@ -497,6 +567,16 @@ def main() -> None:
     parser.add_argument("--login-requests", type=int, default=200)
     parser.add_argument("--login-concurrency", type=int, default=16)
     parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
+    parser.add_argument(
+        "--client",
+        choices=["wrk", "python"],
+        default="wrk" if shutil.which("wrk") else "python",
+        help="closed-loop load generator: wrk (apt-get install wrk; the default when on PATH) or the asyncio client",
+    )
+    parser.add_argument("--wrk-seconds", type=float, default=15, help="measured seconds per wrk run (after warm-up)")
+    parser.add_argument(
+        "--page-cache-mb", type=int, default=64, help="AUTONOMOS_VIEW_PAGE_CACHE_MB of the server (0 turns it off)"
+    )
     parser.add_argument("--open-concurrency", type=int, nargs="+", default=[200], help="open-loop connections")
     parser.add_argument(
         "--rates", type=float, nargs="+", default=[50, 100, 200, 300, 400, 600, 800, 1000], help="open-loop req/s"
@@ -519,6 +599,7 @@ def main() -> None:
             "AUTONOMOS_DATABASE_ADMIN_URL": admin_url,
             "AUTONOMOS_REDIS_URL": REDIS_URL,
             "AUTONOMOS_DATA_DIR": data_dir,
+            "AUTONOMOS_VIEW_PAGE_CACHE_MB": str(args.page_cache_mb),
         }
         env.pop("DAGSTER_HOME", None)
         port = _free_port()
