@@ -3,14 +3,28 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
+from autonomos_api.main import create_app
 from autonomos_pipeline.dcl.llm import get_telemetry
-from tests.utils.api import Account, add_review_rows, add_rows, add_user, create_connection, login, register
+from autonomos_pipeline.dcl.redis_client import close_all
+from tests.conftest import REDIS_URL
+from tests.utils.api import (
+    Account,
+    add_review_rows,
+    add_rows,
+    add_user,
+    create_connection,
+    login,
+    point_api_at,
+    register,
+)
+from tests.utils.stores import Store
 
 pytestmark = pytest.mark.postgres
 
@@ -190,3 +204,31 @@ def test_b_still_sees_its_own_rows(pg_client: TestClient) -> None:
     accounts = pg_client.get("/api/v1/dcl/views/accounts", params={"industry": "Software"}, headers=b.headers).json()
     assert [r["name"] for r in accounts["data"]] == ["Beta account"] and accounts["total"] == 1
     assert pg_client.get("/api/v1/aam/quarantine", headers=b.headers).json()["total"] == 1
+
+
+@pytest.fixture
+def cached_pg_client(pg_store: Store, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
+    """The API on PostgreSQL with Redis configured: view pages are served from the page cache."""
+    monkeypatch.setenv("AUTONOMOS_REDIS_URL", REDIS_URL)
+    point_api_at(pg_store.app_url, monkeypatch)
+    with TestClient(create_app()) as test_client:
+        yield test_client
+    close_all()
+
+
+@pytest.mark.redis
+def test_views_served_from_the_page_cache_stay_isolated(cached_pg_client: TestClient) -> None:
+    client = cached_pg_client
+    a = _seed_a(client)
+    b = _seed_b(client)
+    views = [(path, ex) for (method, path), ex in sorted(EXERCISES.items()) if path.startswith("/api/v1/dcl/views")]
+    assert len(views) == 6
+    for _ in range(2):  # A reads every view twice: the second read of each is served from the cache
+        for path, exercise in views:
+            resp = client.get(path.format(**a.ids), params=exercise.params, headers=a.admin.headers)
+            assert resp.status_code == 200 and any(m in resp.text for m in a.markers), (path, resp.text)
+    assert client.app.state.view_pages.cache.hits == len(views)  # type: ignore[attr-defined]
+    for path, exercise in views:  # B asks for exactly the same URLs
+        resp = client.get(path.format(**a.ids), params=exercise.params, headers=b.headers)
+        assert resp.status_code == (404 if exercise.foreign else 200), (path, resp.status_code)
+        assert not [m for m in a.markers if m in resp.text], (path, resp.text)
