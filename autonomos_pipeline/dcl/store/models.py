@@ -239,17 +239,28 @@ class SharedMappingMemoryRow(Base):
 
 _LIVE = text("is_deleted IS FALSE")
 
+ENFORCED_BY_TRIGGERS_ON_POSTGRESQL = "enforced_by_triggers_on_postgresql"
+"""ForeignKey.info key of the serving tables' references: on PostgreSQL, statement-level triggers enforce them
+instead of a foreign key (migration 0007; a bulk insert then locks each parent once, not once per row)."""
+
 
 class MaterializedBase(TenantScoped):
     """Lineage columns every materialized row carries.
 
     Indexes are few on purpose (each one costs every bulk upsert): the identity constraint (tenant_id first) and the
     views' partial indexes over live rows serve every query; migration 0006 dropped the single-column ones.
+    The references to the tenant and the connection are foreign keys on SQLite and triggers on PostgreSQL.
     """
 
-    tenant_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False)
+    tenant_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid,
+        ForeignKey("tenants.id", ondelete="CASCADE", info={ENFORCED_BY_TRIGGERS_ON_POSTGRESQL: True}),
+        nullable=False,
+    )
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
-    connection_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("connections.id", ondelete="CASCADE"))
+    connection_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("connections.id", ondelete="CASCADE", info={ENFORCED_BY_TRIGGERS_ON_POSTGRESQL: True})
+    )
     source_system: Mapped[str] = mapped_column(String(32))
     source_record_id: Mapped[str] = mapped_column(String(300))
     mapping_version: Mapped[int] = mapped_column(Integer)
