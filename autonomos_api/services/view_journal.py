@@ -4,6 +4,10 @@ Journaling takes the tenant's event lock until commit; doing that inside every r
 Reads now only append to a buffer; a flush journals all buffered events of a tenant in one transaction (in the order
 the reads happened) a few milliseconds later, and once more at shutdown. A crash can lose the last buffered view
 events, never data.
+
+On PostgreSQL a flush inserts a tenant's events with one statement over one JSON array, and fans them out through
+Redis only when some process listens to the tenant's channel (checked after the commit; a stream that subscribes
+later catches up from the journal).
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from typing import Any
 
 from redis.exceptions import RedisError
 from sqlalchemy import Engine, Table, insert, text
+from sqlalchemy.orm import Session
 
 from autonomos_api.core.db import api_engine
 from autonomos_pipeline.dcl.events import channel_for, publish
@@ -32,6 +37,11 @@ __all__ = ["ViewJournal"]
 log = logging.getLogger(__name__)
 
 _JOURNAL: Table = EventJournal.__table__  # type: ignore[assignment]
+_PG_INSERT = text(
+    "INSERT INTO event_journal (tenant_id, type, payload, created_at) "
+    "SELECT CAST(:tenant_id AS uuid), 'viewed', e.value, CAST(:created_at AS timestamptz) "
+    "FROM json_array_elements(CAST(:payloads AS json)) WITH ORDINALITY AS e(value, n) ORDER BY e.n RETURNING id"
+)
 
 
 class ViewJournal:
@@ -41,7 +51,7 @@ class ViewJournal:
         self,
         engine: Callable[[], Engine] = api_engine,
         *,
-        interval: float = 0.02,
+        interval: float = 0.1,
         max_backoff: float = 2.0,
         max_buffered: int = 100_000,
     ) -> None:
@@ -96,29 +106,56 @@ class ViewJournal:
 
     def _journal(self, tenant_id: uuid.UUID, payloads: list[dict[str, Any]]) -> None:
         """One transaction: the first event through publish() (the tenant's event lock, held until commit, and its
-        fan-out), the others inserted in one Core statement under that lock and fanned out in order after the commit.
+        fan-out), the others inserted in one statement under that lock; after the commit they are fanned out in
+        order, when some process listens to the tenant's channel.
         """
         first, rest = payloads[0], payloads[1:]
-        messages: list[dict[str, Any]] = []
+        created_at = utcnow()
+        ids: list[int] = []
         with tenant_session(tenant_id, self.engine()) as session:
             publish(session, tenant_id, "viewed", first)
             if rest:
-                created_at = utcnow()
-                rows = [
-                    {"tenant_id": tenant_id, "type": "viewed", "payload": payload, "created_at": created_at}
-                    for payload in rest
-                ]
-                ids = session.execute(
-                    insert(_JOURNAL).returning(_JOURNAL.c.id, sort_by_parameter_order=True), rows
-                ).scalars()
-                stamp, tenant = created_at.isoformat(), str(tenant_id)
-                messages = [
+                ids = self._insert(session, tenant_id, rest, created_at)
+        if rest and self._listened(tenant_id):
+            stamp, tenant = created_at.isoformat(), str(tenant_id)
+            self._fan_out(
+                tenant_id,
+                [
                     {"id": i, "tenant_id": tenant, "type": "viewed", "payload": p, "created_at": stamp}
                     for i, p in zip(ids, rest, strict=True)
-                ]
-            if session.get_bind().dialect.name == "postgresql":
-                session.execute(text("SET LOCAL synchronous_commit TO OFF"))
-        self._fan_out(tenant_id, messages)
+                ],
+            )
+
+    @staticmethod
+    def _insert(session: Session, tenant_id: uuid.UUID, payloads: list[dict[str, Any]], created_at: Any) -> list[int]:
+        """Insert the events in order; their ids, ascending. On PostgreSQL one statement over one JSON array."""
+        if session.get_bind().dialect.name != "postgresql":
+            rows = [
+                {"tenant_id": tenant_id, "type": "viewed", "payload": payload, "created_at": created_at}
+                for payload in payloads
+            ]
+            result = session.execute(insert(_JOURNAL).returning(_JOURNAL.c.id, sort_by_parameter_order=True), rows)
+            return list(result.scalars())
+        session.execute(text("SET LOCAL synchronous_commit TO OFF"))
+        # ids come from the sequence as the rows are inserted in array order: ascending ids are the array's order
+        found = session.execute(
+            _PG_INSERT, {"tenant_id": str(tenant_id), "created_at": created_at, "payloads": json.dumps(payloads)}
+        ).scalars()
+        return sorted(found)
+
+    @staticmethod
+    def _listened(tenant_id: uuid.UUID) -> bool:
+        """Whether any process subscribes to the tenant's channel now (after the commit: a stream that subscribes
+        later catches up from the journal, which already holds these events)."""
+        client = get_redis()
+        if client is None:
+            return False
+        try:
+            counts = client.pubsub_numsub(channel_for(tenant_id))
+        except RedisError as exc:
+            log.warning("view event fan-out skipped, Redis unreachable: %s", exc)
+            return False
+        return any(int(count) > 0 for _, count in counts)
 
     @staticmethod
     def _fan_out(tenant_id: uuid.UUID, messages: list[dict[str, Any]]) -> None:

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import Engine, select
 
 from autonomos_api.services.view_journal import ViewJournal
-from autonomos_pipeline.dcl.events import channel_for
+from autonomos_pipeline.dcl.events import channel_for, event_message
 from autonomos_pipeline.dcl.redis_client import close_all, get_redis
 from autonomos_pipeline.dcl.settings import get_settings
 from autonomos_pipeline.dcl.store import EventJournal, Tenant, get_engine, system_session, tenant_session
@@ -104,3 +104,30 @@ def test_a_batch_is_fanned_out_to_redis_in_journal_order(pg_store: Store, monkey
     assert [m["payload"] for m in delivered] == [{"n": i} for i in range(4)]
     ids = [m["id"] for m in delivered]
     assert ids == sorted(ids) and [m["type"] for m in delivered] == ["viewed"] * 4
+    with tenant_session(tenant, engine) as session:  # what a stream replays is what went out live, field for field
+        replayed = [event_message(row) for row in session.scalars(select(EventJournal).order_by(EventJournal.id))]
+    assert json.loads(json.dumps(replayed, default=str)) == delivered
+
+
+def test_without_listeners_a_batch_is_journaled_and_not_published(
+    pg_store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AUTONOMOS_REDIS_URL", REDIS_URL)
+    get_settings.cache_clear()
+    engine = get_engine(pg_store.admin_url)
+    tenant = _tenant(engine)
+    client = get_redis()
+    assert client is not None
+    watcher = client.pubsub()  # a pattern subscription sees what is published but is no listener of the channel
+    watcher.psubscribe(channel_for(tenant))
+    watcher.get_message(timeout=2)  # the subscription confirmation
+    journal = ViewJournal(lambda: get_engine(pg_store.app_url))
+    for i in range(5):
+        journal.record(tenant, {"n": i})
+    assert journal.flush() == 5
+    seen = [watcher.get_message(timeout=0.5) for _ in range(5)]
+    watcher.close()
+    close_all()
+    assert _payloads(engine, tenant) == [{"n": i} for i in range(5)], "journaled in order"
+    published = [json.loads(m["data"])["payload"] for m in seen if m is not None]
+    assert published == [{"n": 0}], "only the batch's first event (journaled by publish()) went out; no listener"
