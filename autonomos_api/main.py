@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -21,10 +22,28 @@ from autonomos_api.services.view_journal import ViewJournal
 from autonomos_pipeline.dcl.redis_client import get_redis
 from autonomos_pipeline.dcl.view_cache import TotalCache
 
+GC_THRESHOLDS = (100_000, 50, 1000)
+
+
+def _tune_garbage_collector() -> None:
+    """Freeze what start-up built out of the cyclic collector and collect the young generation less often.
+
+    With the defaults, at thousands of requests per second full collections walked every long-lived object (routes,
+    models, pools) and stalled all requests in flight: the views' p99 at 200 connections was 330 ms, 81 ms with this
+    (bench/api.py). Reference counting still frees almost everything at once; cycles are collected, just in bigger
+    batches.
+    """
+    if gc.get_threshold() == GC_THRESHOLDS:
+        return  # once per process (tests start many applications in one)
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
+
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Run the event hub, the view journal and the page cache; at shutdown journal the buffered views, close pools."""
+    _tune_garbage_collector()
     settings = get_settings()
     app.state.view_totals = TotalCache(get_redis())
     journal = app.state.view_journal = ViewJournal()

@@ -10,7 +10,7 @@ Without Redis, or when the versions cannot be read, every request goes to the ro
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import jwt
@@ -29,6 +29,15 @@ VIEWS_PREFIX = "/api/v1/dcl/views/"
 VIEW_EVENT_STATE = "view_event"  # request.state attribute where a views route leaves its `viewed` payload
 
 
+@dataclass(frozen=True)
+class ReaderKeys:
+    """A token's strings the hot path needs, built once per token: tenant, user, and their version keys."""
+
+    tenant: str
+    user: str
+    versions: tuple[str, str]  # (the tenant's data version key, the user's auth version key)
+
+
 @dataclass
 class ViewPages:
     """What the middleware serves from: the cache, the version fence and the journal of `viewed` events."""
@@ -36,6 +45,17 @@ class ViewPages:
     cache: PageCache
     fence: VersionFence
     journal: ViewJournal
+    _keys: dict[str, ReaderKeys] = field(default_factory=dict)
+
+    def keys(self, claims: TokenClaims) -> ReaderKeys:
+        """The reader keys of a verified token."""
+        keys = self._keys.get(claims.jti)
+        if keys is None:
+            if len(self._keys) >= 100_000:
+                self._keys.clear()
+            tenant, user = str(claims.tenant_id), str(claims.user_id)
+            keys = self._keys[claims.jti] = ReaderKeys(tenant, user, (data_version_key(tenant), auth_version_key(user)))
+        return keys
 
 
 def _bearer(scope: Scope) -> str | None:
@@ -71,15 +91,16 @@ class PageCacheMiddleware:
         if pages is None or claims is None:
             await self.app(scope, receive, send)
             return
-        versions = await pages.fence.read((data_version_key(claims.tenant_id), auth_version_key(claims.user_id)))
+        reader = pages.keys(claims)
+        versions = await pages.fence.read(reader.versions)
         if versions is None:
             await self.app(scope, receive, send)
             return
         data_version, auth_version = versions
-        key: PageKey = (str(claims.tenant_id), scope["path"], scope["query_string"])
+        key: PageKey = (reader.tenant, scope["path"], scope["query_string"])
         page = pages.cache.page(key, data_version) if pages.cache.accepted(claims.jti, auth_version) else None
         if page is not None:
-            pages.journal.record(claims.tenant_id, {"user_id": str(claims.user_id), **page.event})
+            pages.journal.record(claims.tenant_id, {"user_id": reader.user, **page.event})
             await send({"type": "http.response.start", "status": 200, "headers": page.headers})
             await send({"type": "http.response.body", "body": page.body})
             return
