@@ -58,16 +58,35 @@ class ViewPages:
         return keys
 
 
-def _bearer(scope: Scope) -> str | None:
+def _request_headers(scope: Scope) -> tuple[str | None, bool]:
+    """The bearer token (None when absent or not a bearer), and whether the client accepts gzip."""
+    token, gzip_ok = None, False
     for name, value in scope["headers"]:
         if name == b"authorization":
-            scheme, _, token = value.decode("latin-1").partition(" ")
-            return token.strip() if scheme.lower() == "bearer" and token.strip() else None
-    return None
+            scheme, _, rest = value.decode("latin-1").partition(" ")
+            token = rest.strip() if scheme.lower() == "bearer" and rest.strip() else None
+        elif name == b"accept-encoding":
+            gzip_ok = _accepts_gzip(value.decode("latin-1"))
+    return token, gzip_ok
 
 
-def _claims(scope: Scope) -> TokenClaims | None:
-    token = _bearer(scope)
+def _accepts_gzip(accept_encoding: str) -> bool:
+    """Whether an Accept-Encoding value admits gzip (gzip or *, with a quality above zero)."""
+    for item in accept_encoding.split(","):
+        coding, _, params = item.partition(";")
+        if coding.strip().lower() not in ("gzip", "*"):
+            continue
+        quality = params.strip().lower()
+        if not quality.startswith("q="):
+            return True
+        try:
+            return float(quality[2:]) > 0
+        except ValueError:
+            return False
+    return False
+
+
+def _claims(token: str | None) -> TokenClaims | None:
     if token is None:
         return None
     try:
@@ -87,7 +106,8 @@ class PageCacheMiddleware:
             await self.app(scope, receive, send)
             return
         pages: ViewPages | None = getattr(scope["app"].state, "view_pages", None)
-        claims = _claims(scope) if pages is not None else None
+        token, gzip_ok = _request_headers(scope) if pages is not None else (None, False)
+        claims = _claims(token)
         if pages is None or claims is None:
             await self.app(scope, receive, send)
             return
@@ -101,8 +121,12 @@ class PageCacheMiddleware:
         page = pages.cache.page(key, data_version) if pages.cache.accepted(claims.jti, auth_version) else None
         if page is not None:
             pages.journal.record(claims.tenant_id, {"user_id": reader.user, **page.event})
-            await send({"type": "http.response.start", "status": 200, "headers": page.headers})
-            await send({"type": "http.response.body", "body": page.body})
+            if gzip_ok and page.gzip_body is not None:
+                await send({"type": "http.response.start", "status": 200, "headers": page.gzip_headers})
+                await send({"type": "http.response.body", "body": page.gzip_body})
+            else:
+                await send({"type": "http.response.start", "status": 200, "headers": page.headers})
+                await send({"type": "http.response.body", "body": page.body})
             return
         await self._fill(pages, key, claims, data_version, auth_version, scope, receive, send)
 
@@ -123,6 +147,8 @@ class PageCacheMiddleware:
 
         async def keep(message: Message) -> None:
             if message["type"] == "http.response.start":
+                # the same URL may later be answered gzip-compressed from the cache: caches downstream must know
+                message = {**message, "headers": [*message.get("headers", []), (b"vary", b"accept-encoding")]}
                 start.update(message)
             elif message["type"] == "http.response.body":
                 body.append(message.get("body", b""))

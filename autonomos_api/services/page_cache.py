@@ -8,6 +8,7 @@ A. The versions come from Redis (see version_fence.py), so a bump by any process
 
 from __future__ import annotations
 
+import gzip
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -19,22 +20,40 @@ from autonomos_pipeline.dcl.view_cache import TOTAL_TTL_SECONDS
 __all__ = ["CachedPage", "PageCache", "PageKey"]
 
 PageKey = tuple[str, str, bytes]  # (tenant id, path, raw query string)
+Headers = list[tuple[bytes, bytes]]
+
+
+GZIP_MIN_BYTES = 1024  # smaller bodies are sent as they are
 
 
 @dataclass(frozen=True)
 class CachedPage:
-    """One response of a views route and the `viewed` event payload (without the reader) that serving it records."""
+    """One response of a views route (as sent, and gzip-compressed once for clients that accept it) and the
+    `viewed` event payload (without the reader) that serving it records."""
 
     data_version: str
-    headers: list[tuple[bytes, bytes]]
+    headers: Headers
     body: bytes
+    gzip_headers: Headers | None
+    gzip_body: bytes | None
     event: dict[str, Any]
     stored_at: float
 
     @property
     def size(self) -> int:
         """Bytes this entry is charged for."""
-        return len(self.body) + sum(len(name) + len(value) for name, value in self.headers) + 256
+        return len(self.body) + len(self.gzip_body or b"") + 1024
+
+
+def _gzip_variant(
+    headers: list[tuple[bytes, bytes]], body: bytes
+) -> tuple[list[tuple[bytes, bytes]] | None, bytes | None]:
+    """The response's headers and body gzip-compressed, or (None, None) when the body is small or already encoded."""
+    if len(body) < GZIP_MIN_BYTES or any(name == b"content-encoding" for name, _ in headers):
+        return None, None
+    compressed = gzip.compress(body, compresslevel=6, mtime=0)
+    kept = [(name, value) for name, value in headers if name != b"content-length"]
+    return [*kept, (b"content-encoding", b"gzip"), (b"content-length", str(len(compressed)).encode())], compressed
 
 
 class PageCache:
@@ -71,11 +90,10 @@ class PageCache:
         self.hits += 1
         return page
 
-    def store(
-        self, key: PageKey, data_version: str, headers: list[tuple[bytes, bytes]], body: bytes, event: dict[str, Any]
-    ) -> None:
+    def store(self, key: PageKey, data_version: str, headers: Headers, body: bytes, event: dict[str, Any]) -> None:
         """Keep a page for key (replacing an older one), then evict the least recently used beyond max_bytes."""
-        page = CachedPage(data_version, headers, body, event, self.clock())
+        gzip_headers, gzip_body = _gzip_variant(headers, body)
+        page = CachedPage(data_version, headers, body, gzip_headers, gzip_body, event, self.clock())
         if page.size > self.max_bytes:
             return
         old = self._pages.pop(key, None)

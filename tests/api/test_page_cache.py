@@ -68,12 +68,19 @@ pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 def test_a_repeated_read_is_served_whole_until_the_data_version_changes(cached_client: TestClient) -> None:
     admin, _ = _tenant_with(cached_client, "Paged", 4)
     first = cached_client.get(ACCOUNTS, params={"limit": 3}, headers=admin.headers)
+    assert len(first.content) >= 1024 and first.headers["vary"] == "accept-encoding"
     _hide_one_without_bump(admin.tenant_id)
-    again = cached_client.get(ACCOUNTS, params={"limit": 3}, headers=admin.headers)
+    identity = {**admin.headers, "Accept-Encoding": "identity"}
+    again = cached_client.get(ACCOUNTS, params={"limit": 3}, headers=identity)
     assert again.content == first.content, "the same bytes: served from the cache of the unchanged version"
     assert again.headers["content-type"] == first.headers["content-type"] == "application/json"
-    assert int(again.headers["content-length"]) == len(first.content)
-    assert _hits(cached_client) == 1
+    assert int(again.headers["content-length"]) == len(first.content) and "content-encoding" not in again.headers
+    gzipped = cached_client.get(ACCOUNTS, params={"limit": 3}, headers={**admin.headers, "Accept-Encoding": "gzip"})
+    assert gzipped.headers["content-encoding"] == "gzip", "compressed once when stored, for clients that accept it"
+    assert int(gzipped.headers["content-length"]) < len(first.content) and gzipped.content == first.content
+    refused = {**admin.headers, "Accept-Encoding": "gzip;q=0, identity"}
+    assert "content-encoding" not in cached_client.get(ACCOUNTS, params={"limit": 3}, headers=refused).headers
+    assert _hits(cached_client) == 3
 
     bump_data_version(admin.tenant_id)
     fresh = cached_client.get(ACCOUNTS, params={"limit": 3}, headers=admin.headers).json()
@@ -151,7 +158,7 @@ def test_errors_and_foreign_ids_are_not_cached(cached_client: TestClient) -> Non
 
 
 def test_the_cache_evicts_the_least_recently_used_pages_beyond_its_bytes() -> None:
-    cache = PageCache(max_bytes=3 * (1000 + 256))
+    cache = PageCache(max_bytes=3 * (1000 + 1024))  # bodies below GZIP_MIN_BYTES: no compressed copy
     for name in ("a", "b", "c"):
         cache.store(("t", name, b""), "v1", [], b"x" * 1000, {})
     assert cache.page(("t", "a", b""), "v1") is not None  # a is now the most recently used
@@ -159,7 +166,7 @@ def test_the_cache_evicts_the_least_recently_used_pages_beyond_its_bytes() -> No
     assert cache.page(("t", "b", b""), "v1") is None, "b was the least recently used"
     assert all(cache.page(("t", k, b""), "v1") is not None for k in ("a", "c", "d"))
     assert cache.page(("t", "a", b""), "v2") is None, "a page answers only for the version it was made at"
-    assert cache.bytes == 3 * (1000 + 256) and len(cache) == 3
+    assert cache.bytes == 3 * (1000 + 1024) and len(cache) == 3
 
 
 def test_pages_and_acceptances_expire() -> None:
