@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
-from alembic import context
-from sqlalchemy import engine_from_config, pool
+from typing import Any
 
-from autonomos_pipeline.dcl.store.models import Base
+from alembic import context
+from sqlalchemy import ForeignKeyConstraint, engine_from_config, pool
+
+from autonomos_pipeline.dcl.store.models import ENFORCED_BY_TRIGGERS_ON_POSTGRESQL, Base
 
 config = context.config
 target_metadata = Base.metadata
+
+
+def _include_object(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
+    """Autogenerate on PostgreSQL leaves alone the foreign keys migration 0007 replaced with triggers."""
+    if type_ != "foreign_key_constraint" or reflected or not isinstance(obj, ForeignKeyConstraint):
+        return True
+    on_postgresql = context.get_bind().dialect.name == "postgresql"
+    return not (on_postgresql and any(fk.info.get(ENFORCED_BY_TRIGGERS_ON_POSTGRESQL) for fk in obj.elements))
 
 
 def run_migrations_online() -> None:
@@ -21,6 +31,7 @@ def run_migrations_online() -> None:
             connection=connection,
             target_metadata=target_metadata,
             render_as_batch=connection.dialect.name == "sqlite",
+            include_object=_include_object,
         )
         with context.begin_transaction():
             context.run_migrations()
