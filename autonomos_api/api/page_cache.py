@@ -23,10 +23,11 @@ from autonomos_api.services.version_fence import VersionFence
 from autonomos_api.services.view_journal import ViewJournal
 from autonomos_pipeline.dcl.view_cache import auth_version_key, data_version_key
 
-__all__ = ["VIEW_EVENT_STATE", "PageCacheMiddleware", "ViewPages"]
+__all__ = ["VIEW_CLAIMS_STATE", "VIEW_EVENT_STATE", "PageCacheMiddleware", "ViewPages"]
 
 VIEWS_PREFIX = "/api/v1/dcl/views/"
 VIEW_EVENT_STATE = "view_event"  # request.state attribute where a views route leaves its `viewed` payload
+VIEW_CLAIMS_STATE = "view_claims"  # ... and the token claims it checked
 
 
 @dataclass(frozen=True)
@@ -59,15 +60,20 @@ class ViewPages:
 
 
 def _request_headers(scope: Scope) -> tuple[str | None, bool]:
-    """The bearer token (None when absent or not a bearer), and whether the client accepts gzip."""
-    token, gzip_ok = None, False
+    """The bearer token (None when absent, not a bearer, or sent more than once), and whether the client accepts gzip.
+
+    A request with several Authorization headers is never served from or stored into the cache: the route reads
+    the first, and the cache must never file a page under a token the route did not check.
+    """
+    tokens: list[str | None] = []
+    gzip_ok = False
     for name, value in scope["headers"]:
         if name == b"authorization":
             scheme, _, rest = value.decode("latin-1").partition(" ")
-            token = rest.strip() if scheme.lower() == "bearer" and rest.strip() else None
+            tokens.append(rest.strip() if scheme.lower() == "bearer" and rest.strip() else None)
         elif name == b"accept-encoding":
             gzip_ok = _accepts_gzip(value.decode("latin-1"))
-    return token, gzip_ok
+    return (tokens[0] if len(tokens) == 1 else None), gzip_ok
 
 
 def _accepts_gzip(accept_encoding: str) -> bool:
@@ -155,9 +161,10 @@ class PageCacheMiddleware:
             await send(message)
 
         await self.app(scope, receive, keep)
-        event = scope.get("state", {}).get(VIEW_EVENT_STATE)
-        if start.get("status") != 200 or not isinstance(event, dict):
-            return
+        state = scope.get("state", {})
+        event = state.get(VIEW_EVENT_STATE)
+        if start.get("status") != 200 or not isinstance(event, dict) or state.get(VIEW_CLAIMS_STATE) != claims:
+            return  # not a whole page, or the route checked other claims than these: keep nothing
         pages.cache.accept(claims.jti, auth_version)  # the route checked the user and the token after the read
         headers = [(bytes(name), bytes(value)) for name, value in start.get("headers", [])]
         pages.cache.store(key, data_version, headers, b"".join(body), _without_reader(event))

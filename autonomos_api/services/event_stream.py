@@ -274,8 +274,14 @@ class EventHub:
         while True:
             pubsub = self._redis.pubsub()
             try:
-                self._pubsub = pubsub  # from here on, a first stream of a tenant subscribes its channel itself
-                await pubsub.subscribe(HUB_CHANNEL, *(channel_for(tenant) for tenant in list(self._subs)))
+                listening = set(self._subs)
+                await pubsub.subscribe(HUB_CHANNEL, *(channel_for(tenant) for tenant in listening))
+                # connected: from here on a first stream of a tenant subscribes its channel itself (exposing the
+                # pubsub earlier let a concurrent subscribe open a second connection nobody reads)
+                self._pubsub = pubsub
+                arrived = set(self._subs) - listening
+                if arrived:
+                    await pubsub.subscribe(*(channel_for(tenant) for tenant in arrived))
                 # Events published before the subscription took effect (start, or a Redis outage) are in the journal.
                 self._redis_live = True
                 self._poll_cursor.clear()

@@ -41,7 +41,8 @@ _Waiter = tuple[Sequence[str], "asyncio.Future[tuple[str, ...] | None]"]
 class VersionFence:
     """Coalesces version reads: one EVALSHA per batch of waiting requests, one batch in flight at a time."""
 
-    def __init__(self, redis_url: str) -> None:
+    def __init__(self, redis_url: str, timeout_seconds: float = 0.5) -> None:
+        self.timeout_seconds = timeout_seconds  # a Redis that hangs sends requests to the routes, not into a wait
         self._redis = aioredis.Redis.from_url(redis_url, decode_responses=True, health_check_interval=30)
         self._script = self._redis.register_script(_READ)
         self._waiting: list[_Waiter] = []
@@ -73,9 +74,9 @@ class VersionFence:
         values: dict[str, str] | None = None
         try:
             self.round_trips += 1
-            found = await self._script(keys=keys, args=[uuid.uuid4().hex])
+            found = await asyncio.wait_for(self._script(keys=keys, args=[uuid.uuid4().hex]), self.timeout_seconds)
             values = dict(zip(keys, (str(value) for value in found), strict=True))
-        except (RedisError, OSError) as exc:
+        except (RedisError, OSError, TimeoutError) as exc:
             log.warning("version fence cannot read Redis (%s): serving without the page cache", exc)
         finally:  # answered on success, error and cancellation alike
             for wanted, future in batch:

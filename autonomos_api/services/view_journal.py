@@ -145,16 +145,15 @@ class ViewJournal:
 
     @staticmethod
     def _listened(tenant_id: uuid.UUID) -> bool:
-        """Whether any process subscribes to the tenant's channel now (after the commit: a stream that subscribes
-        later catches up from the journal, which already holds these events)."""
+        """Whether any process subscribes to the tenant's channel now, or it cannot be told (checked after the
+        commit: a stream that subscribes later catches up from the journal, which already holds these events)."""
         client = get_redis()
         if client is None:
             return False
         try:
             counts = client.pubsub_numsub(channel_for(tenant_id))
-        except RedisError as exc:
-            log.warning("view event fan-out skipped, Redis unreachable: %s", exc)
-            return False
+        except RedisError:
+            return True  # unknown: publish (and let the publish fail or succeed) rather than starve live streams
         return any(int(count) > 0 for _, count in counts)
 
     @staticmethod

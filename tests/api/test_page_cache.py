@@ -4,6 +4,8 @@ token that was revoked or whose user was deactivated, and every read still journ
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import socket
 import time
 import uuid
 from collections.abc import Iterator
@@ -19,7 +21,7 @@ from autonomos_pipeline.dcl.redis_client import close_all, get_redis
 from autonomos_pipeline.dcl.store import EventJournal, MaterializedAccount, tenant_session
 from autonomos_pipeline.dcl.view_cache import bump_data_version, data_version_key
 from tests.conftest import REDIS_URL
-from tests.utils.api import Account, add_rows, add_user, create_connection, point_api_at, register
+from tests.utils.api import Account, add_rows, add_user, create_connection, login, point_api_at, register
 from tests.utils.stores import Store
 
 ACCOUNTS = "/api/v1/dcl/views/accounts"
@@ -215,3 +217,39 @@ def test_the_fence_answers_none_when_redis_is_unreachable() -> None:
             await fence.close()
 
     assert asyncio.run(run()) is None
+
+
+def test_a_second_authorization_header_never_reaches_the_cache(cached_client: TestClient) -> None:
+    victim, _ = _tenant_with(cached_client, "Victim", 2)
+    attacker, _ = _tenant_with(cached_client, "Attacker", 1)
+    revoked = victim.headers["Authorization"]
+    assert cached_client.post("/api/v1/auth/logout", headers=victim.headers).status_code == 200
+    both = [("Authorization", attacker.headers["Authorization"]), ("Authorization", revoked)]
+    for _ in range(2):  # the route answers for the first token; the cache must not file that under the second
+        resp = cached_client.get(ACCOUNTS, headers=both)
+        assert resp.status_code == 200 and [r["name"] for r in resp.json()["data"]] == ["Attacker 000"]
+    resp = cached_client.get(ACCOUNTS, headers={"Authorization": revoked})
+    assert resp.status_code == 401 and resp.json()["code"] == "token_revoked"
+    fresh = {"Authorization": f"Bearer {login(cached_client, victim.email)}"}
+    names = [r["name"] for r in cached_client.get(ACCOUNTS, headers=fresh).json()["data"]]
+    assert names == ["Victim 000", "Victim 001"], "the victim's page was never filed with the attacker's rows"
+
+
+def test_the_fence_gives_up_on_a_redis_that_does_not_answer() -> None:
+    with socket.socket() as silent:  # accepts connections (the kernel's backlog) and never says a word
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        port = silent.getsockname()[1]
+
+        async def timed() -> tuple[float, tuple[str, ...] | None]:
+            fence = VersionFence(f"redis://127.0.0.1:{port}/0", timeout_seconds=0.3)
+            started = time.monotonic()
+            try:
+                result = await fence.read(["autonomos:data_version:silent"])
+                return time.monotonic() - started, result
+            finally:
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(fence.close(), 1)
+
+        elapsed, result = asyncio.run(timed())
+    assert result is None and elapsed < 3, "answered None (the route takes over) instead of waiting on Redis"

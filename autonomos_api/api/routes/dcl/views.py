@@ -21,7 +21,7 @@ from pydantic import BaseModel, TypeAdapter
 from sqlalchemy import ColumnElement, Connection, Table, func, or_, select
 
 from autonomos_api.api.deps import ClaimsDep, SlotDep, verify_token_user
-from autonomos_api.api.page_cache import VIEW_EVENT_STATE
+from autonomos_api.api.page_cache import VIEW_CLAIMS_STATE, VIEW_EVENT_STATE
 from autonomos_api.api.pagination import SortKey, keyset_rows
 from autonomos_api.core.db import tenant_connection
 from autonomos_api.core.errors import not_found
@@ -130,6 +130,7 @@ class Reader:
         """Journal the read's `viewed` event and leave its payload for the page cache."""
         self.journal.record(self.claims.tenant_id, payload)
         setattr(self.state, VIEW_EVENT_STATE, payload)
+        setattr(self.state, VIEW_CLAIMS_STATE, self.claims)
 
 
 async def get_reader(request: Request, claims: ClaimsDep, _slot: SlotDep) -> Reader:
