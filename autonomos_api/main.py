@@ -22,7 +22,7 @@ from autonomos_api.services.view_journal import ViewJournal
 from autonomos_pipeline.dcl.redis_client import get_redis
 from autonomos_pipeline.dcl.view_cache import TotalCache
 
-GC_THRESHOLDS = (100_000, 50, 1000)
+GC_THRESHOLDS = (100_000, 50, 10)
 
 
 def _tune_garbage_collector() -> None:
@@ -31,7 +31,7 @@ def _tune_garbage_collector() -> None:
     With the defaults, at thousands of requests per second full collections walked every long-lived object (routes,
     models, pools) and stalled all requests in flight: the views' p99 at 200 connections was 330 ms, 81 ms with this
     (bench/api.py). Reference counting still frees almost everything at once; cycles are collected, just in bigger
-    batches.
+    batches, and full collections keep their default rhythm (every 10 middle ones), now over post-start-up objects.
     """
     if gc.get_threshold() == GC_THRESHOLDS:
         return  # once per process (tests start many applications in one)
