@@ -202,12 +202,7 @@ end
 
 def run_wrk(base: str, scenario: dict[str, Any], seconds: float) -> dict[str, Any]:
     """A closed loop driven by wrk (C, one thread): the client costs far less CPU than the server it measures."""
-    targets = [
-        f"{scenario['path']}?{urlencode(combination)}"
-        for combination in itertools.product(
-            *[[(k, x) for x in v] if isinstance(v, list) else [(k, v)] for k, v in scenario["params"].items()]
-        )
-    ]
+    targets = _targets(scenario)
     random.Random(7).shuffle(targets)
     lua = WRK_SCRIPT % (", ".join(json.dumps(t) for t in targets), scenario["headers"]["Authorization"])
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
@@ -301,6 +296,12 @@ class _HTTPConnection(asyncio.Protocol):
         return await self.waiter
 
 
+def _targets(scenario: dict[str, Any]) -> list[str]:
+    """Every distinct path?query of a views scenario: one per combination of its parameters' values."""
+    choices = [[(k, x) for x in v] if isinstance(v, list) else [(k, v)] for k, v in scenario["params"].items()]
+    return [f"{scenario['path']}?{urlencode(combination)}" for combination in itertools.product(*choices)]
+
+
 def _encode_requests(base: str, scenario: dict[str, Any]) -> list[bytes]:
     """Every distinct request of the scenario, encoded once."""
     host = base.split("://", 1)[1]
@@ -311,13 +312,11 @@ def _encode_requests(base: str, scenario: dict[str, Any]) -> list[bytes]:
             f"Content-Length: {len(body)}\r\n\r\n"
         )
         return [head.encode() + body]
-    choices = [[(k, x) for x in v] if isinstance(v, list) else [(k, v)] for k, v in scenario["params"].items()]
     auth = scenario["headers"]["Authorization"]
-    encoded = []
-    for combination in itertools.product(*choices):
-        target = f"{scenario['path']}?{urlencode(combination)}"
-        encoded.append(f"GET {target} HTTP/1.1\r\nHost: {host}\r\nAuthorization: {auth}\r\n\r\n".encode())
-    return encoded
+    return [
+        f"GET {target} HTTP/1.1\r\nHost: {host}\r\nAuthorization: {auth}\r\n\r\n".encode()
+        for target in _targets(scenario)
+    ]
 
 
 async def _connect(base: str, count: int) -> list[_HTTPConnection]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg2
@@ -27,28 +28,42 @@ def _admin_conn(dbname: str = "postgres") -> psycopg2.extensions.connection:
     return conn
 
 
-@pytest.fixture(scope="session")
-def pg_database() -> Iterator[str]:
-    """Create a uniquely named database for this run (parallel runs cannot collide) and drop it afterwards."""
+@contextmanager
+def temp_database() -> Iterator[str]:
+    """A uniquely named PostgreSQL database (parallel runs cannot collide), dropped when the block exits."""
     name = f"autonomos_test_{uuid.uuid4().hex[:12]}"
     conn = _admin_conn()
     with conn.cursor() as cur:
         cur.execute(f'CREATE DATABASE "{name}"')
     conn.close()
-    yield name
-    conn = _admin_conn()
-    with conn.cursor() as cur:
-        cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    conn.close()
+    try:
+        yield name
+    finally:
+        conn = _admin_conn()
+        with conn.cursor() as cur:
+            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.close()
+
+
+@pytest.fixture(scope="session")
+def pg_database() -> Iterator[str]:
+    """A database for this run, dropped afterwards."""
+    with temp_database() as name:
+        yield name
+
+
+def migrated_store(dbname: str) -> Store:
+    """The serving store migrated into dbname; the app URL connects as the role row-level security binds."""
+    admin_url = f"postgresql+psycopg2://{PG_SUPERUSER}@{PG_HOST}:{PG_PORT}/{dbname}"
+    app_url = f"postgresql+psycopg2://{APP_ROLE}@{PG_HOST}:{PG_PORT}/{dbname}"
+    upgrade(admin_url=admin_url, app_url=app_url)
+    return Store(admin_url=admin_url, app_url=app_url)
 
 
 @pytest.fixture(scope="session")
 def pg_store(pg_database: str) -> Store:
-    """The serving store migrated on PostgreSQL; the app URL connects as the role row-level security binds."""
-    admin_url = f"postgresql+psycopg2://{PG_SUPERUSER}@{PG_HOST}:{PG_PORT}/{pg_database}"
-    app_url = f"postgresql+psycopg2://{APP_ROLE}@{PG_HOST}:{PG_PORT}/{pg_database}"
-    upgrade(admin_url=admin_url, app_url=app_url)
-    return Store(admin_url=admin_url, app_url=app_url)
+    """The serving store migrated on PostgreSQL for this run."""
+    return migrated_store(pg_database)
 
 
 @pytest.fixture

@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
-from autonomos_api.main import create_app
 from autonomos_pipeline.dcl.llm import get_telemetry
-from autonomos_pipeline.dcl.redis_client import close_all
-from tests.conftest import REDIS_URL
 from tests.utils.api import (
     Account,
     add_review_rows,
@@ -21,10 +17,8 @@ from tests.utils.api import (
     add_user,
     create_connection,
     login,
-    point_api_at,
     register,
 )
-from tests.utils.stores import Store
 
 pytestmark = pytest.mark.postgres
 
@@ -206,19 +200,9 @@ def test_b_still_sees_its_own_rows(pg_client: TestClient) -> None:
     assert pg_client.get("/api/v1/aam/quarantine", headers=b.headers).json()["total"] == 1
 
 
-@pytest.fixture
-def cached_pg_client(pg_store: Store, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
-    """The API on PostgreSQL with Redis configured: view pages are served from the page cache."""
-    monkeypatch.setenv("AUTONOMOS_REDIS_URL", REDIS_URL)
-    point_api_at(pg_store.app_url, monkeypatch)
-    with TestClient(create_app()) as test_client:
-        yield test_client
-    close_all()
-
-
 @pytest.mark.redis
-def test_views_served_from_the_page_cache_stay_isolated(cached_pg_client: TestClient) -> None:
-    client = cached_pg_client
+def test_views_served_from_the_page_cache_stay_isolated(cached_client: TestClient) -> None:
+    client = cached_client
     a = _seed_a(client)
     b = _seed_b(client)
     views = [(path, ex) for (method, path), ex in sorted(EXERCISES.items()) if path.startswith("/api/v1/dcl/views")]

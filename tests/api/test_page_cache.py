@@ -8,33 +8,22 @@ import contextlib
 import socket
 import time
 import uuid
-from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
-from autonomos_api.main import create_app
 from autonomos_api.services.page_cache import PageCache
 from autonomos_api.services.version_fence import VersionFence
-from autonomos_pipeline.dcl.redis_client import close_all, get_redis
+from autonomos_pipeline.dcl.redis_client import get_redis
 from autonomos_pipeline.dcl.store import EventJournal, MaterializedAccount, tenant_session
 from autonomos_pipeline.dcl.view_cache import bump_data_version, data_version_key
 from tests.conftest import REDIS_URL
-from tests.utils.api import Account, add_rows, add_user, create_connection, login, point_api_at, register
-from tests.utils.stores import Store
+from tests.utils.api import Account, add_rows, add_user, create_connection, login, register
+
+pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 
 ACCOUNTS = "/api/v1/dcl/views/accounts"
-
-
-@pytest.fixture
-def cached_client(pg_store: Store, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
-    """The API on PostgreSQL with Redis configured, so view pages are cached."""
-    monkeypatch.setenv("AUTONOMOS_REDIS_URL", REDIS_URL)
-    point_api_at(pg_store.app_url, monkeypatch)
-    with TestClient(create_app()) as test_client:
-        yield test_client
-    close_all()
 
 
 def _tenant_with(client: TestClient, name: str, count: int) -> tuple[Account, str]:
@@ -62,9 +51,6 @@ def _names(client: TestClient, who: Account, **params: str) -> list[str]:
 def _hits(client: TestClient) -> int:
     hits: int = client.app.state.view_pages.cache.hits  # type: ignore[attr-defined]
     return hits
-
-
-pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 
 
 def test_a_repeated_read_is_served_whole_until_the_data_version_changes(cached_client: TestClient) -> None:

@@ -8,6 +8,7 @@ import json
 import uuid
 
 import pytest
+import redis
 from sqlalchemy import Engine, select
 
 from autonomos_api.services.view_journal import ViewJournal
@@ -81,22 +82,32 @@ def test_stop_journals_what_is_still_buffered(sqlite_store: Store) -> None:
     assert _payloads(engine, tenant) == [{"n": 1}]
 
 
-@pytest.mark.postgres
-@pytest.mark.redis
-def test_a_batch_is_fanned_out_to_redis_in_journal_order(pg_store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+def _redis_tenant(pg_store: Store, monkeypatch: pytest.MonkeyPatch) -> tuple[Engine, uuid.UUID, redis.Redis]:
+    """Redis configured; the owner's engine, a new tenant, and the Redis client."""
     monkeypatch.setenv("AUTONOMOS_REDIS_URL", REDIS_URL)
     get_settings.cache_clear()
     engine = get_engine(pg_store.admin_url)
-    tenant = _tenant(engine)
     client = get_redis()
     assert client is not None
+    return engine, _tenant(engine), client
+
+
+def _flush_views(pg_store: Store, tenant: uuid.UUID, count: int) -> None:
+    """Record count viewed events {"n": i} and journal them in one flush, as the application role."""
+    journal = ViewJournal(lambda: get_engine(pg_store.app_url))
+    for i in range(count):
+        journal.record(tenant, {"n": i})
+    assert journal.flush() == count
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+def test_a_batch_is_fanned_out_to_redis_in_journal_order(pg_store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    engine, tenant, client = _redis_tenant(pg_store, monkeypatch)
     pubsub = client.pubsub()
     pubsub.subscribe(channel_for(tenant))
     pubsub.get_message(timeout=2)  # the subscription confirmation
-    journal = ViewJournal(lambda: get_engine(pg_store.app_url))
-    for i in range(4):
-        journal.record(tenant, {"n": i})
-    assert journal.flush() == 4
+    _flush_views(pg_store, tenant, 4)
     messages = [pubsub.get_message(timeout=2) for _ in range(4)]
     pubsub.close()
     close_all()
@@ -109,22 +120,16 @@ def test_a_batch_is_fanned_out_to_redis_in_journal_order(pg_store: Store, monkey
     assert json.loads(json.dumps(replayed, default=str)) == delivered
 
 
+@pytest.mark.postgres
+@pytest.mark.redis
 def test_without_listeners_a_batch_is_journaled_and_not_published(
     pg_store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("AUTONOMOS_REDIS_URL", REDIS_URL)
-    get_settings.cache_clear()
-    engine = get_engine(pg_store.admin_url)
-    tenant = _tenant(engine)
-    client = get_redis()
-    assert client is not None
+    engine, tenant, client = _redis_tenant(pg_store, monkeypatch)
     watcher = client.pubsub()  # a pattern subscription sees what is published but is no listener of the channel
     watcher.psubscribe(channel_for(tenant))
     watcher.get_message(timeout=2)  # the subscription confirmation
-    journal = ViewJournal(lambda: get_engine(pg_store.app_url))
-    for i in range(5):
-        journal.record(tenant, {"n": i})
-    assert journal.flush() == 5
+    _flush_views(pg_store, tenant, 5)
     seen = [watcher.get_message(timeout=0.5) for _ in range(5)]
     watcher.close()
     close_all()

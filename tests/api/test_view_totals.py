@@ -3,33 +3,19 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 
-from autonomos_api.main import create_app
-from autonomos_pipeline.dcl.redis_client import close_all, get_redis
+from autonomos_pipeline.dcl.redis_client import get_redis
 from autonomos_pipeline.dcl.store import MaterializedAccount, tenant_session
 from autonomos_pipeline.dcl.view_cache import bump_data_version, data_version_key
-from tests.conftest import REDIS_URL
-from tests.utils.api import Account, add_rows, create_connection, point_api_at, register
-from tests.utils.stores import Store
+from tests.utils.api import Account, add_rows, create_connection, register
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 
 ACCOUNTS = "/api/v1/dcl/views/accounts"
-
-
-@pytest.fixture
-def cached_client(pg_store: Store, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
-    """The API on PostgreSQL with Redis configured, so view totals are cached."""
-    monkeypatch.setenv("AUTONOMOS_REDIS_URL", REDIS_URL)
-    point_api_at(pg_store.app_url, monkeypatch)
-    with TestClient(create_app()) as test_client:
-        yield test_client
-    close_all()
 
 
 def _tenant_with(client: TestClient, name: str, industries: list[str]) -> tuple[Account, str]:

@@ -17,10 +17,10 @@ from sqlalchemy import Connection as DBConnection
 from sqlalchemy import Engine, delete, func, insert, inspect, select, text, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
-from autonomos_pipeline.dcl.store import MATERIALIZED_MODELS, Connection, get_engine, tenant_session, upgrade
+from autonomos_pipeline.dcl.store import MATERIALIZED_MODELS, Connection, get_engine, tenant_session
 from autonomos_pipeline.dcl.store.db import TENANT_SETTING
 from autonomos_pipeline.dcl.store.migrate import alembic_config
-from tests.conftest import APP_ROLE, PG_HOST, PG_PORT, PG_SUPERUSER, _admin_conn
+from tests.conftest import APP_ROLE, migrated_store, temp_database
 from tests.utils.stores import Store, make_connection, make_tenant
 
 pytestmark = pytest.mark.postgres
@@ -202,19 +202,8 @@ def test_a_referenced_connection_id_cannot_change(pg_store: Store) -> None:
 @pytest.fixture
 def fresh_pg_store() -> Iterator[Store]:
     """A store in a database of its own, for tests that change its schema or truncate its tenants."""
-    name = f"autonomos_test_{uuid.uuid4().hex[:12]}"
-    conn = _admin_conn()
-    with conn.cursor() as cur:
-        cur.execute(f'CREATE DATABASE "{name}"')
-    conn.close()
-    admin_url = f"postgresql+psycopg2://{PG_SUPERUSER}@{PG_HOST}:{PG_PORT}/{name}"
-    app_url = f"postgresql+psycopg2://{APP_ROLE}@{PG_HOST}:{PG_PORT}/{name}"
-    upgrade(admin_url=admin_url, app_url=app_url)
-    yield Store(admin_url=admin_url, app_url=app_url)
-    conn = _admin_conn()
-    with conn.cursor() as cur:
-        cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    conn.close()
+    with temp_database() as name:
+        yield migrated_store(name)
 
 
 def _schema(store: Store) -> tuple[int, int]:
