@@ -6,9 +6,11 @@ import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from starlette.types import Receive, Scope, Send
 
 from autonomos_api.api.main import api_router
 from autonomos_api.api.page_cache import PageCacheMiddleware, new_view_pages
@@ -60,12 +62,27 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         dispose_api_engines()
 
 
+class AutonomosAPI(FastAPI):
+    """FastAPI with the page cache's front instance before the middleware stack (see PageCacheMiddleware)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._front = PageCacheMiddleware(super().__call__, front=True)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            scope["app"] = self  # as Starlette sets it: the middleware finds the page cache in app.state
+            await self._front(scope, receive, send)
+        else:
+            await super().__call__(scope, receive, send)
+
+
 def create_app() -> FastAPI:
     """Build the application from the current settings."""
     settings = get_settings()
     logging.basicConfig(level=logging.INFO)
     logging.getLogger("httpx").setLevel(logging.WARNING)  # request URLs may carry secrets
-    app = FastAPI(
+    app = AutonomosAPI(
         title="AutonomOS API",
         version="0.1.0",
         description="Unified canonical views, connections, drift review and runs, isolated per tenant.",

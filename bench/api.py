@@ -524,7 +524,8 @@ def _report(
     open_loop: list[tuple[str, int, Any]],
 ) -> None:
     print(
-        f"\nuvicorn workers: {args.workers}, CPUs: {os.cpu_count()}, page cache: {args.page_cache_mb} MB per worker, "
+        f"\nAPI workers: {args.workers} ({args.server}), CPUs: {os.cpu_count()}, "
+        f"page cache: {args.page_cache_mb} MB per worker, "
         f"load average now: {os.getloadavg()}"
     )
     print(f"\nclosed loop, client {args.client} (each connection sends its next request when the previous is answered)")
@@ -569,6 +570,13 @@ def main() -> None:
     parser.add_argument("--login-concurrency", type=int, default=16)
     parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
     parser.add_argument(
+        "--server",
+        choices=["reuseport", "uvicorn"],
+        default="reuseport",
+        help="reuseport: autonomos_api.server, one SO_REUSEPORT socket per worker (default); "
+        "uvicorn: uvicorn --workers, one shared socket",
+    )
+    parser.add_argument(
         "--client",
         choices=["wrk", "python"],
         default="wrk" if shutil.which("wrk") else "python",
@@ -609,8 +617,7 @@ def main() -> None:
             [
                 sys.executable,
                 "-m",
-                "uvicorn",
-                "autonomos_api.main:app",
+                *(["autonomos_api.server"] if args.server == "reuseport" else ["uvicorn", "autonomos_api.main:app"]),
                 "--host",
                 "127.0.0.1",
                 "--port",

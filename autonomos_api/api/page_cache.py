@@ -23,11 +23,12 @@ from autonomos_api.services.version_fence import VersionFence
 from autonomos_api.services.view_journal import ViewJournal
 from autonomos_pipeline.dcl.view_cache import auth_version_key, data_version_key
 
-__all__ = ["VIEW_CLAIMS_STATE", "VIEW_EVENT_STATE", "PageCacheMiddleware", "ViewPages"]
+__all__ = ["HANDLED_SCOPE", "VIEW_CLAIMS_STATE", "VIEW_EVENT_STATE", "PageCacheMiddleware", "ViewPages"]
 
 VIEWS_PREFIX = "/api/v1/dcl/views/"
 VIEW_EVENT_STATE = "view_event"  # request.state attribute where a views route leaves its `viewed` payload
 VIEW_CLAIMS_STATE = "view_claims"  # ... and the token claims it checked
+HANDLED_SCOPE = "autonomos.page_cache"  # set in the scope by the instance that handles the request
 
 
 @dataclass(frozen=True)
@@ -59,21 +60,32 @@ class ViewPages:
         return keys
 
 
-def _request_headers(scope: Scope) -> tuple[str | None, bool]:
-    """The bearer token (None when absent, not a bearer, or sent more than once), and whether the client accepts gzip.
+@dataclass(frozen=True)
+class RequestHeaders:
+    """What the cache reads of a request's headers."""
+
+    token: str | None  # the bearer token; None when absent, not a bearer, or sent more than once
+    gzip_ok: bool  # the client accepts gzip
+    cross_origin: bool  # the request names an Origin (a browser's; CORS headers may be due)
+
+
+def _request_headers(scope: Scope) -> RequestHeaders:
+    """The request's bearer token, whether it accepts gzip, and whether it carries an Origin header.
 
     A request with several Authorization headers is never served from or stored into the cache: the route reads
     the first, and the cache must never file a page under a token the route did not check.
     """
     tokens: list[str | None] = []
-    gzip_ok = False
+    gzip_ok = cross_origin = False
     for name, value in scope["headers"]:
         if name == b"authorization":
             scheme, _, rest = value.decode("latin-1").partition(" ")
             tokens.append(rest.strip() if scheme.lower() == "bearer" and rest.strip() else None)
         elif name == b"accept-encoding":
             gzip_ok = _accepts_gzip(value.decode("latin-1"))
-    return (tokens[0] if len(tokens) == 1 else None), gzip_ok
+        elif name == b"origin":
+            cross_origin = True
+    return RequestHeaders(tokens[0] if len(tokens) == 1 else None, gzip_ok, cross_origin)
 
 
 def _accepts_gzip(accept_encoding: str) -> bool:
@@ -102,21 +114,40 @@ def _claims(token: str | None) -> TokenClaims | None:
 
 
 class PageCacheMiddleware:
-    """Serve view pages from the page cache when the versions allow; keep the routes' successful pages."""
+    """Serve view pages from the page cache when the versions allow; keep the routes' successful pages.
 
-    def __init__(self, app: ASGIApp) -> None:
+    The application runs two of these. The front one (`front=True`) sits before the whole middleware stack, so a
+    hit costs no more than the cache lookup; it leaves requests carrying an Origin header to the inner one, which
+    sits inside CORS so that cross-origin answers get their CORS headers. A request is handled by one of them only.
+    """
+
+    def __init__(self, app: ASGIApp, *, front: bool = False) -> None:
         self.app = app
+        self.front = front
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "GET" or not scope["path"].startswith(VIEWS_PREFIX):
+        if (
+            scope["type"] != "http"
+            or scope["method"] != "GET"
+            or not scope["path"].startswith(VIEWS_PREFIX)
+            or scope.get(HANDLED_SCOPE)
+        ):
             await self.app(scope, receive, send)
             return
         pages: ViewPages | None = getattr(scope["app"].state, "view_pages", None)
-        token, gzip_ok = _request_headers(scope) if pages is not None else (None, False)
-        claims = _claims(token)
-        if pages is None or claims is None:
+        if pages is None:
             await self.app(scope, receive, send)
             return
+        headers = _request_headers(scope)
+        if self.front and headers.cross_origin:
+            await self.app(scope, receive, send)  # the inner instance answers it inside CORS
+            return
+        scope[HANDLED_SCOPE] = True
+        claims = _claims(headers.token)
+        if claims is None:
+            await self.app(scope, receive, send)
+            return
+        gzip_ok = headers.gzip_ok
         reader = pages.keys(claims)
         versions = await pages.fence.read(reader.versions)
         if versions is None:

@@ -5,9 +5,9 @@ Reads now only append to a buffer; a flush journals all buffered events of a ten
 the reads happened) a few milliseconds later, and once more at shutdown. A crash can lose the last buffered view
 events, never data.
 
-On PostgreSQL a flush inserts a tenant's events with one statement over one JSON array, and fans them out through
-Redis only when some process listens to the tenant's channel (checked after the commit; a stream that subscribes
-later catches up from the journal).
+On PostgreSQL a flush inserts a tenant's events with one statement over one JSON array on a plain DB-API connection,
+and fans them out through Redis only when some process listens to the tenant's channel (checked after the commit; a
+stream that subscribes later catches up from the journal).
 """
 
 from __future__ import annotations
@@ -23,13 +23,14 @@ from collections.abc import Callable
 from typing import Any
 
 from redis.exceptions import RedisError
-from sqlalchemy import Engine, Table, insert, text
+from sqlalchemy import Engine, Table, insert
 from sqlalchemy.orm import Session
 
 from autonomos_api.core.db import api_engine
-from autonomos_pipeline.dcl.events import channel_for, publish
+from autonomos_pipeline.dcl.events import channel_for
 from autonomos_pipeline.dcl.redis_client import get_redis
 from autonomos_pipeline.dcl.store import EventJournal, tenant_session
+from autonomos_pipeline.dcl.store.db import TENANT_SETTING
 from autonomos_pipeline.dcl.store.models import utcnow
 
 __all__ = ["ViewJournal"]
@@ -37,10 +38,14 @@ __all__ = ["ViewJournal"]
 log = logging.getLogger(__name__)
 
 _JOURNAL: Table = EventJournal.__table__  # type: ignore[assignment]
-_PG_INSERT = text(
+_PG_LOCK = (
+    "SELECT set_config(%s, %s, true), set_config('synchronous_commit', 'off', true), "
+    "pg_advisory_xact_lock(hashtext(%s))"
+)
+_PG_INSERT = (
     "INSERT INTO event_journal (tenant_id, type, payload, created_at) "
-    "SELECT CAST(:tenant_id AS uuid), 'viewed', e.value, CAST(:created_at AS timestamptz) "
-    "FROM json_array_elements(CAST(:payloads AS json)) WITH ORDINALITY AS e(value, n) ORDER BY e.n RETURNING id"
+    "SELECT CAST(%s AS uuid), 'viewed', e.value, CAST(%s AS timestamptz) "
+    "FROM json_array_elements(CAST(%s AS json)) WITH ORDINALITY AS e(value, n) ORDER BY e.n RETURNING id"
 )
 
 
@@ -105,43 +110,59 @@ class ViewJournal:
             return journaled
 
     def _journal(self, tenant_id: uuid.UUID, payloads: list[dict[str, Any]]) -> None:
-        """One transaction: the first event through publish() (the tenant's event lock, held until commit, and its
-        fan-out), the others inserted in one statement under that lock; after the commit they are fanned out in
-        order, when some process listens to the tenant's channel.
+        """One transaction under the tenant's event lock (held until commit, as publish() takes it, so the tenant's
+        ids commit in order); after the commit the events are fanned out in order, when some process listens to the
+        tenant's channel.
         """
-        first, rest = payloads[0], payloads[1:]
+        engine = self.engine()
         created_at = utcnow()
-        ids: list[int] = []
-        with tenant_session(tenant_id, self.engine()) as session:
-            publish(session, tenant_id, "viewed", first)
-            if rest:
-                ids = self._insert(session, tenant_id, rest, created_at)
-        if rest and self._listened(tenant_id):
+        if engine.dialect.name == "postgresql":
+            ids = self._pg_insert(engine, tenant_id, payloads, created_at)
+        else:
+            with tenant_session(tenant_id, engine) as session:
+                ids = self._insert(session, tenant_id, payloads, created_at)
+        if self._listened(tenant_id):
             stamp, tenant = created_at.isoformat(), str(tenant_id)
             self._fan_out(
                 tenant_id,
                 [
                     {"id": i, "tenant_id": tenant, "type": "viewed", "payload": p, "created_at": stamp}
-                    for i, p in zip(ids, rest, strict=True)
+                    for i, p in zip(ids, payloads, strict=True)
                 ],
             )
 
     @staticmethod
+    def _pg_insert(engine: Engine, tenant_id: uuid.UUID, payloads: list[dict[str, Any]], created_at: Any) -> list[int]:
+        """Insert the events in order on a plain DB-API connection: two statements and the commit, no ORM.
+
+        The first statement sets the row-level-security tenant, relaxes synchronous_commit for this transaction (a
+        crash may lose the last view events, as the buffer may) and takes the tenant's event lock. Ids come from the
+        sequence as the rows are inserted in array order, so ascending ids are the array's order.
+        """
+        tenant = str(tenant_id)
+        raw = engine.raw_connection()
+        try:
+            cursor = raw.cursor()
+            cursor.execute(_PG_LOCK, (TENANT_SETTING, tenant, f"autonomos-events:{tenant}"))
+            cursor.execute(_PG_INSERT, (tenant, created_at, json.dumps(payloads)))
+            ids = sorted(int(row[0]) for row in cursor.fetchall())
+            raw.commit()
+            return ids
+        except BaseException:
+            raw.rollback()
+            raise
+        finally:
+            raw.close()
+
+    @staticmethod
     def _insert(session: Session, tenant_id: uuid.UUID, payloads: list[dict[str, Any]], created_at: Any) -> list[int]:
-        """Insert the events in order; their ids, ascending. On PostgreSQL one statement over one JSON array."""
-        if session.get_bind().dialect.name != "postgresql":
-            rows = [
-                {"tenant_id": tenant_id, "type": "viewed", "payload": payload, "created_at": created_at}
-                for payload in payloads
-            ]
-            result = session.execute(insert(_JOURNAL).returning(_JOURNAL.c.id, sort_by_parameter_order=True), rows)
-            return list(result.scalars())
-        session.execute(text("SET LOCAL synchronous_commit TO OFF"))
-        # ids come from the sequence as the rows are inserted in array order: ascending ids are the array's order
-        found = session.execute(
-            _PG_INSERT, {"tenant_id": str(tenant_id), "created_at": created_at, "payloads": json.dumps(payloads)}
-        ).scalars()
-        return sorted(found)
+        """Insert the events in order (SQLite: one transaction serializes writers); their ids, ascending."""
+        rows = [
+            {"tenant_id": tenant_id, "type": "viewed", "payload": payload, "created_at": created_at}
+            for payload in payloads
+        ]
+        result = session.execute(insert(_JOURNAL).returning(_JOURNAL.c.id, sort_by_parameter_order=True), rows)
+        return list(result.scalars())
 
     @staticmethod
     def _listened(tenant_id: uuid.UUID) -> bool:

@@ -26,6 +26,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     up.add_argument("--host", default="127.0.0.1")
     up.add_argument("--dagster-port", type=int, default=3000)
     up.add_argument("--api-port", type=int, default=8000)
+    up.add_argument(
+        "--api-workers", type=int, default=1, help="API worker processes, each on its own SO_REUSEPORT socket"
+    )
     up.add_argument("--exit-when-ready", action="store_true", help="stop everything once both answer (smoke test)")
     up.add_argument("--demo", action="store_true", help="seed and materialize the demo tenant once both answer")
     up.set_defaults(func=run_up)
@@ -73,7 +76,8 @@ def run_up(args: argparse.Namespace) -> int:
         env=env, cwd=home, start_new_session=True,
     )  # fmt: skip
     api = subprocess.Popen(
-        [str(bin_dir / "uvicorn"), "autonomos_api.main:app", "--host", args.host, "--port", str(args.api_port)],
+        [sys.executable, "-m", "autonomos_api.server", "--host", args.host, "--port", str(args.api_port),
+         "--workers", str(args.api_workers)],
         env=env, cwd=PROJECT_ROOT, start_new_session=True,
     )  # fmt: skip
     procs = [dagster, api]

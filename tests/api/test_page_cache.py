@@ -13,13 +13,15 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
+from autonomos_api.main import create_app
 from autonomos_api.services.page_cache import PageCache
 from autonomos_api.services.version_fence import VersionFence
-from autonomos_pipeline.dcl.redis_client import get_redis
+from autonomos_pipeline.dcl.redis_client import close_all, get_redis
 from autonomos_pipeline.dcl.store import EventJournal, MaterializedAccount, tenant_session
 from autonomos_pipeline.dcl.view_cache import bump_data_version, data_version_key
 from tests.conftest import REDIS_URL
-from tests.utils.api import Account, add_rows, add_user, create_connection, login, register
+from tests.utils.api import Account, add_rows, add_user, create_connection, login, point_api_at, register
+from tests.utils.stores import Store
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 
@@ -239,3 +241,31 @@ def test_the_fence_gives_up_on_a_redis_that_does_not_answer() -> None:
 
         elapsed, result = asyncio.run(timed())
     assert result is None and elapsed < 3, "answered None (the route takes over) instead of waiting on Redis"
+
+
+def test_cross_origin_reads_are_served_from_the_cache_with_their_cors_headers(
+    pg_store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Same-origin reads are answered before the middleware stack; reads with an Origin inside CORS, headers and all."""
+    monkeypatch.setenv("AUTONOMOS_REDIS_URL", REDIS_URL)
+    monkeypatch.setenv("AUTONOMOS_CORS_ORIGINS", '["https://app.example"]')
+    point_api_at(pg_store.app_url, monkeypatch)
+    with TestClient(create_app()) as client:
+        admin, _ = _tenant_with(client, "Browser", 3)
+        plain = client.get(ACCOUNTS, headers=admin.headers)
+        assert "access-control-allow-origin" not in plain.headers
+        browser = {**admin.headers, "Origin": "https://app.example"}
+        for _ in range(2):
+            crossed = client.get(ACCOUNTS, headers=browser)
+            assert crossed.status_code == 200 and crossed.content == plain.content
+            assert crossed.headers["access-control-allow-origin"] == "https://app.example"
+        stranger = client.get(ACCOUNTS, headers={**admin.headers, "Origin": "https://evil.example"})
+        assert "access-control-allow-origin" not in stranger.headers
+        assert client.get(ACCOUNTS, headers=admin.headers).content == plain.content
+        assert _hits(client) == 4, "every read after the first came from the cache, with or without an Origin"
+        journal = client.app.state.view_journal  # type: ignore[attr-defined]
+        journal.flush()
+    close_all()
+    with tenant_session(admin.tenant_id) as session:
+        viewed = session.scalars(select(EventJournal).where(EventJournal.type == "viewed")).all()
+    assert len(viewed) == 5, "each of the five reads journaled its viewed event"
