@@ -24,7 +24,7 @@ from sqlalchemy import Engine, func, select
 
 from autonomos_api.core.config import get_settings
 from autonomos_api.core.db import api_engine
-from autonomos_pipeline.dcl.events import channel_for, event_message
+from autonomos_pipeline.dcl.events import PREV_ID, channel_for, event_message
 from autonomos_pipeline.dcl.store import EventJournal, tenant_session
 
 log = logging.getLogger(__name__)
@@ -40,6 +40,7 @@ class Event:
     id: int
     type: str
     data: str  # the JSON wire form: {id, tenant_id, type, payload, created_at}
+    prev: int | None = None  # live events: the id of the tenant's event before this one (see live_message)
 
     @cached_property
     def sse_frame(self) -> bytes:
@@ -83,6 +84,9 @@ class Subscription:
     queue: asyncio.Queue[Event]
     lagging: bool = True  # starts by reading the journal after `cursor` (replay), then follows live delivery
     catch_ups: int = field(default=0, repr=False)
+    #: the journal holds every event of the tenant up to this id (a live event proved it): a complete catch-up read
+    #: moves the cursor there even when the type filter left nothing to deliver
+    complete_to: int = field(default=0, repr=False)
 
     def wants(self, event: Event) -> bool:
         """True when the event passes this subscription's type filter."""
@@ -199,7 +203,11 @@ class EventHub:
         return sum(len(s) for s in self._subs.values())
 
     async def batches(self, sub: Subscription, max_batch: int = 256) -> AsyncIterator[list[Event]]:
-        """The subscription's events in strictly increasing id order, in batches of what is ready; [] = heartbeat."""
+        """The subscription's events in strictly increasing id order, in batches of what is ready; [] = heartbeat.
+
+        Live events come in publication order, which may differ from commit order across processes; a live event
+        whose prev_id is past the cursor reveals a missed one, and the journal is read instead.
+        """
         while True:
             if sub.lagging:
                 # Cleared before reading: anything published from now on is queued live (dedupe drops overlaps).
@@ -211,9 +219,12 @@ class EventHub:
                 fresh = [event for event in rows if event.id > sub.cursor]
                 if fresh:
                     sub.cursor = fresh[-1].id
-                    yield fresh
                 if len(rows) >= self.catch_up_batch:
                     sub.lagging = True
+                else:
+                    sub.cursor = max(sub.cursor, sub.complete_to)
+                if fresh:
+                    yield fresh
                 continue
             try:
                 first = await asyncio.wait_for(sub.queue.get(), self.heartbeat_seconds)
@@ -227,6 +238,12 @@ class EventHub:
             for event in ready:
                 if event.id <= sub.cursor:
                     continue  # a wake-up, or already delivered (replayed, or seen on both Redis and the journal)
+                if event.prev is not None and event.prev > sub.cursor:
+                    # an earlier event of the tenant was not delivered (another process published it later than
+                    # this one): it is committed, as is this one, so read the journal rather than skip it
+                    sub.complete_to = max(sub.complete_to, event.id)
+                    sub.lagging = True
+                    break
                 sub.cursor = event.id
                 if sub.wants(event):
                     batch.append(event)
@@ -334,13 +351,17 @@ class EventHub:
         try:
             tenant_id = uuid.UUID(channel.removeprefix(_PREFIX))
             message = json.loads(data)
-            event_id, type_ = message.get("id"), message.get("type")
+            event_id, type_, prev = message.get("id"), message.get("type"), message.pop(PREV_ID, None)
             if str(message.get("tenant_id")) != str(tenant_id) or not isinstance(event_id, int):
                 raise ValueError("malformed event")
+            if prev is not None and not isinstance(prev, int):
+                raise ValueError("malformed prev_id")
         except (ValueError, TypeError, AttributeError) as exc:
             log.warning("ignoring a malformed event on %s: %s", channel, exc)
             return
-        self.dispatch(tenant_id, Event(event_id, str(type_), data))
+        if prev is not None:
+            data = json.dumps(message)  # streams send the wire form a journal replay sends
+        self.dispatch(tenant_id, Event(event_id, str(type_), data, prev))
 
     async def _poll_loop(self) -> None:
         loop = asyncio.get_running_loop()

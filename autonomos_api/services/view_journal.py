@@ -23,11 +23,11 @@ from collections.abc import Callable
 from typing import Any
 
 from redis.exceptions import RedisError
-from sqlalchemy import Engine, Table, insert
+from sqlalchemy import Engine, Table, func, insert, select
 from sqlalchemy.orm import Session
 
 from autonomos_api.core.db import api_engine
-from autonomos_pipeline.dcl.events import channel_for
+from autonomos_pipeline.dcl.events import channel_for, live_message
 from autonomos_pipeline.dcl.redis_client import get_redis
 from autonomos_pipeline.dcl.store import EventJournal, tenant_session
 from autonomos_pipeline.dcl.store.db import TENANT_SETTING
@@ -42,10 +42,13 @@ _PG_LOCK = (
     "SELECT set_config(%s, %s, true), set_config('synchronous_commit', 'off', true), "
     "pg_advisory_xact_lock(hashtext(%s))"
 )
+# prev: the tenant's newest id before this insert (every part of the statement sees the snapshot before it)
 _PG_INSERT = (
+    "WITH prev AS (SELECT coalesce(max(id), 0) AS id FROM event_journal WHERE tenant_id = CAST(%s AS uuid)) "
     "INSERT INTO event_journal (tenant_id, type, payload, created_at) "
     "SELECT CAST(%s AS uuid), 'viewed', e.value, CAST(%s AS timestamptz) "
-    "FROM json_array_elements(CAST(%s AS json)) WITH ORDINALITY AS e(value, n) ORDER BY e.n RETURNING id"
+    "FROM json_array_elements(CAST(%s AS json)) WITH ORDINALITY AS e(value, n) ORDER BY e.n "
+    "RETURNING id, (SELECT id FROM prev)"
 )
 
 
@@ -117,37 +120,42 @@ class ViewJournal:
         engine = self.engine()
         created_at = utcnow()
         if engine.dialect.name == "postgresql":
-            ids = self._pg_insert(engine, tenant_id, payloads, created_at)
+            prev, ids = self._pg_insert(engine, tenant_id, payloads, created_at)
         else:
             with tenant_session(tenant_id, engine) as session:
-                ids = self._insert(session, tenant_id, payloads, created_at)
+                prev, ids = self._insert(session, tenant_id, payloads, created_at)
         if self._listened(tenant_id):
             stamp, tenant = created_at.isoformat(), str(tenant_id)
             self._fan_out(
                 tenant_id,
                 [
-                    {"id": i, "tenant_id": tenant, "type": "viewed", "payload": p, "created_at": stamp}
-                    for i, p in zip(ids, payloads, strict=True)
+                    live_message(
+                        {"id": i, "tenant_id": tenant, "type": "viewed", "payload": p, "created_at": stamp}, before
+                    )
+                    for i, p, before in zip(ids, payloads, [prev, *ids[:-1]], strict=True)
                 ],
             )
 
     @staticmethod
-    def _pg_insert(engine: Engine, tenant_id: uuid.UUID, payloads: list[dict[str, Any]], created_at: Any) -> list[int]:
+    def _pg_insert(
+        engine: Engine, tenant_id: uuid.UUID, payloads: list[dict[str, Any]], created_at: Any
+    ) -> tuple[int, list[int]]:
         """Insert the events in order on a plain DB-API connection: two statements and the commit, no ORM.
 
         The first statement sets the row-level-security tenant, relaxes synchronous_commit for this transaction (a
         crash may lose the last view events, as the buffer may) and takes the tenant's event lock. Ids come from the
-        sequence as the rows are inserted in array order, so ascending ids are the array's order.
+        sequence as the rows are inserted in array order, so ascending ids are the array's order. Returns the
+        tenant's newest id before them and their ids.
         """
         tenant = str(tenant_id)
         raw = engine.raw_connection()
         try:
             cursor = raw.cursor()
             cursor.execute(_PG_LOCK, (TENANT_SETTING, tenant, f"autonomos-events:{tenant}"))
-            cursor.execute(_PG_INSERT, (tenant, created_at, json.dumps(payloads)))
-            ids = sorted(int(row[0]) for row in cursor.fetchall())
+            cursor.execute(_PG_INSERT, (tenant, tenant, created_at, json.dumps(payloads)))
+            returned = cursor.fetchall()
             raw.commit()
-            return ids
+            return int(returned[0][1]), sorted(int(row[0]) for row in returned)
         except BaseException:
             raw.rollback()
             raise
@@ -155,14 +163,18 @@ class ViewJournal:
             raw.close()
 
     @staticmethod
-    def _insert(session: Session, tenant_id: uuid.UUID, payloads: list[dict[str, Any]], created_at: Any) -> list[int]:
-        """Insert the events in order (SQLite: one transaction serializes writers); their ids, ascending."""
+    def _insert(
+        session: Session, tenant_id: uuid.UUID, payloads: list[dict[str, Any]], created_at: Any
+    ) -> tuple[int, list[int]]:
+        """Insert the events in order (SQLite: one transaction serializes writers); the tenant's newest id before
+        them, and their ids, ascending."""
+        prev = session.scalar(select(func.max(_JOURNAL.c.id)).where(_JOURNAL.c.tenant_id == tenant_id)) or 0
         rows = [
             {"tenant_id": tenant_id, "type": "viewed", "payload": payload, "created_at": created_at}
             for payload in payloads
         ]
         result = session.execute(insert(_JOURNAL).returning(_JOURNAL.c.id, sort_by_parameter_order=True), rows)
-        return list(result.scalars())
+        return int(prev), list(result.scalars())
 
     @staticmethod
     def _listened(tenant_id: uuid.UUID) -> bool:
@@ -178,7 +190,7 @@ class ViewJournal:
         return any(int(count) > 0 for _, count in counts)
 
     @staticmethod
-    def _fan_out(tenant_id: uuid.UUID, messages: list[dict[str, Any]]) -> None:
+    def _fan_out(tenant_id: uuid.UUID, messages: list[str]) -> None:
         client = get_redis()
         if client is None or not messages:
             return
@@ -186,7 +198,7 @@ class ViewJournal:
             pipe = client.pipeline(transaction=False)
             channel = channel_for(tenant_id)
             for message in messages:
-                pipe.publish(channel, json.dumps(message, default=str))
+                pipe.publish(channel, message)
             pipe.execute()
         except RedisError as exc:  # subscribers recover from the journal
             log.warning("view event fan-out to Redis failed: %s", exc)

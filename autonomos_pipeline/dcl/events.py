@@ -7,7 +7,7 @@ import logging
 import uuid
 from typing import Any
 
-from sqlalchemy import event, text
+from sqlalchemy import event, func, select, text
 from sqlalchemy.orm import Session
 
 from autonomos_pipeline.dcl.redis_client import get_redis
@@ -33,6 +33,7 @@ EVENT_TYPES = frozenset(
     }
 )
 _PENDING_KEY = "autonomos_pending_events"
+PREV_ID = "prev_id"  # key of a live message: the id of the tenant's previous event (0: none)
 
 
 def channel_for(tenant_id: uuid.UUID | str) -> str:
@@ -46,13 +47,25 @@ def publish(session: Session, tenant_id: uuid.UUID | str, type_: str, payload: d
         raise ValueError(f"unknown event type {type_!r}")
     if session.get_bind().dialect.name == "postgresql":
         # Ids come from one sequence; holding a per-tenant lock until commit makes a tenant's ids commit in order,
-        # so a reader that has seen id N never misses a smaller id committed later (replay by Last-Event-ID).
+        # so a reader that has seen id N never misses a smaller id committed later (replay by Last-Event-ID), and
+        # the tenant's newest id read under the lock is the previous event's (the live message's prev_id).
         session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:t))"), {"t": f"autonomos-events:{tenant_id}"})
-    row = EventJournal(tenant_id=uuid.UUID(str(tenant_id)), type=type_, payload=payload)
+    tid = uuid.UUID(str(tenant_id))
+    prev = session.scalar(select(func.max(EventJournal.id)).where(EventJournal.tenant_id == tid)) or 0
+    row = EventJournal(tenant_id=tid, type=type_, payload=payload)
     session.add(row)
     session.flush()
-    session.info.setdefault(_PENDING_KEY, []).append(row)
+    session.info.setdefault(_PENDING_KEY, []).append((row, int(prev)))
     return row
+
+
+def live_message(message: dict[str, Any], prev_id: int) -> str:
+    """The Redis form of a journaled event: its wire form plus `prev_id`, the id of the tenant's event before it.
+
+    A subscriber whose last delivered id is below prev_id knows it missed an event (one published later than the
+    next, since publication follows commit) and reads the journal, which holds it, instead of skipping it.
+    """
+    return json.dumps({**message, PREV_ID: prev_id}, default=str)
 
 
 def event_message(row: EventJournal) -> dict[str, Any]:
@@ -69,7 +82,7 @@ def event_message(row: EventJournal) -> dict[str, Any]:
 @event.listens_for(Session, "after_commit")
 def _fan_out(session: Session) -> None:
     """Publish committed events to Redis; a Redis failure is logged, the journal still holds them for replay."""
-    rows: list[EventJournal] = session.info.pop(_PENDING_KEY, [])
+    rows: list[tuple[EventJournal, int]] = session.info.pop(_PENDING_KEY, [])
     if not rows:
         return
     client = get_redis()
@@ -77,8 +90,8 @@ def _fan_out(session: Session) -> None:
         return
     try:
         pipe = client.pipeline(transaction=False)
-        for row in rows:
-            pipe.publish(channel_for(row.tenant_id), json.dumps(event_message(row), default=str))
+        for row, prev_id in rows:
+            pipe.publish(channel_for(row.tenant_id), live_message(event_message(row), prev_id))
         pipe.execute()
     except Exception as exc:  # Redis down: subscribers recover from the journal
         log.warning("event fan-out to Redis failed: %s", exc)

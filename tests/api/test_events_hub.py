@@ -15,6 +15,7 @@ import pytest
 import redis
 
 from autonomos_api.services.event_stream import EventHub, Subscription
+from autonomos_pipeline.dcl import events
 from autonomos_pipeline.dcl.events import channel_for, publish
 from autonomos_pipeline.dcl.redis_client import close_all
 from autonomos_pipeline.dcl.settings import get_settings
@@ -229,6 +230,62 @@ def test_the_hub_receives_only_the_events_of_tenants_it_has_streams_for(
             await _until(lambda: len(later) == 2, 10, "live events of the new stream")
             assert later == ids
             reader.cancel()
+        finally:
+            await hub.stop()
+
+    asyncio.run(scenario())
+
+
+@pytest.mark.redis
+def test_an_event_published_after_a_later_one_is_delivered_in_order(
+    pg_store: Store, private_redis: RedisServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two processes commit a tenant's events in id order but may publish them in the other order: streams still
+    deliver every event once, in increasing id order (the later message's prev_id reveals the missing one)."""
+    hub = _point_at(pg_store, private_redis.url, monkeypatch)
+    tenant = make_tenant(pg_store, "Racing")
+    sender = redis.Redis(port=private_redis.port)
+
+    def journal_quietly(types: list[str]) -> list[tuple[int, str]]:
+        """Journal events without fanning them out; their ids and live messages (what each process would send)."""
+        with monkeypatch.context() as quiet:
+            quiet.setattr("autonomos_pipeline.dcl.events.get_redis", lambda: None)
+            sent = []
+            for type_ in types:
+                with tenant_session(tenant) as session:
+                    row = publish(session, tenant, type_, {"type": type_})
+                    prev = session.info[events._PENDING_KEY][-1][1]
+                sent.append((row.id, events.live_message(events.event_message(row), prev)))
+            return sent
+
+    async def scenario() -> None:
+        await hub.start()
+        try:
+            await _until(lambda: hub.mode == "redis", 10, "the Redis subscription")
+            every, filtered = await hub.subscribe(tenant), await hub.subscribe(tenant, types=["materialized"])
+            got: list[int] = []
+            got_filtered: list[int] = []
+            readers = [
+                asyncio.create_task(_collect(hub, every, got)),
+                asyncio.create_task(_collect(hub, filtered, got_filtered)),
+            ]
+            await _until(lambda: not every.lagging and not filtered.lagging, 10, "both subscriptions live")
+            (a, a_msg), (b, b_msg) = await asyncio.to_thread(journal_quietly, ["materialized", "viewed"])
+            sender.publish(channel_for(tenant), b_msg)  # the later event is published first ...
+            await _until(lambda: len(got) == 2 and len(got_filtered) == 1, 10, "the missed event, from the journal")
+            sender.publish(channel_for(tenant), a_msg)  # ... and the earlier one afterwards
+            catch_ups = (every.catch_ups, filtered.catch_ups)
+            later = await asyncio.to_thread(journal_quietly, ["viewed", "viewed", "materialized"])
+            for _, message in later:
+                sender.publish(channel_for(tenant), message)
+            (v1, _), (v2, _), (c, _) = later
+            await _until(lambda: len(got) == 5 and len(got_filtered) == 2, 10, "the next live events")
+            await asyncio.sleep(0.3)
+            for reader in readers:
+                reader.cancel()
+            assert got == [a, b, v1, v2, c], "every event once, in id order"
+            assert got_filtered == [a, c], "the type filter still applies"
+            assert (every.catch_ups, filtered.catch_ups) == catch_ups, "in step again: the later events came live"
         finally:
             await hub.stop()
 

@@ -115,6 +115,8 @@ def test_a_batch_is_fanned_out_to_redis_in_journal_order(pg_store: Store, monkey
     assert [m["payload"] for m in delivered] == [{"n": i} for i in range(4)]
     ids = [m["id"] for m in delivered]
     assert ids == sorted(ids) and [m["type"] for m in delivered] == ["viewed"] * 4
+    prevs = [m.pop("prev_id") for m in delivered]
+    assert prevs[1:] == ids[:-1] and prevs[0] < ids[0], "each names the tenant's event before it (a gap shows)"
     with tenant_session(tenant, engine) as session:  # what a stream replays is what went out live, field for field
         replayed = [event_message(row) for row in session.scalars(select(EventJournal).order_by(EventJournal.id))]
     assert json.loads(json.dumps(replayed, default=str)) == delivered
