@@ -119,6 +119,8 @@ class PageCacheMiddleware:
     The application runs two of these. The front one (`front=True`) sits before the whole middleware stack, so a
     hit costs no more than the cache lookup; it leaves requests carrying an Origin header to the inner one, which
     sits inside CORS so that cross-origin answers get their CORS headers. A request is handled by one of them only.
+    A hit answered by the front instance passes no other middleware, so middleware that must see every request
+    belongs outside the application (as uvicorn's proxy headers do).
     """
 
     def __init__(self, app: ASGIApp, *, front: bool = False) -> None:

@@ -12,6 +12,7 @@ import uuid
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from autonomos_api.main import create_app
 from autonomos_api.services.page_cache import PageCache
@@ -250,7 +251,20 @@ def test_cross_origin_reads_are_served_from_the_cache_with_their_cors_headers(
     monkeypatch.setenv("AUTONOMOS_REDIS_URL", REDIS_URL)
     monkeypatch.setenv("AUTONOMOS_CORS_ORIGINS", '["https://app.example"]')
     point_api_at(pg_store.app_url, monkeypatch)
-    with TestClient(create_app()) as client:
+    app = create_app()
+    stacked: list[bool] = []  # per views request through the middleware stack: whether it named an Origin
+
+    class Recorder:
+        def __init__(self, inner: ASGIApp) -> None:
+            self.inner = inner
+
+        async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["type"] == "http" and scope["path"] == ACCOUNTS:
+                stacked.append(any(name == b"origin" for name, _ in scope["headers"]))
+            await self.inner(scope, receive, send)
+
+    app.add_middleware(Recorder)  # outermost of the stack
+    with TestClient(app) as client:
         admin, _ = _tenant_with(client, "Browser", 3)
         plain = client.get(ACCOUNTS, headers=admin.headers)
         assert "access-control-allow-origin" not in plain.headers
@@ -263,6 +277,7 @@ def test_cross_origin_reads_are_served_from_the_cache_with_their_cors_headers(
         assert "access-control-allow-origin" not in stranger.headers
         assert client.get(ACCOUNTS, headers=admin.headers).content == plain.content
         assert _hits(client) == 4, "every read after the first came from the cache, with or without an Origin"
+        assert stacked == [False, True, True, True], "the same-origin hit was answered before the stack"
         journal = client.app.state.view_journal  # type: ignore[attr-defined]
         journal.flush()
     close_all()

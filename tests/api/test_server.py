@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -16,6 +17,7 @@ import pytest
 
 from autonomos_api.server import serve
 from tests.conftest import REDIS_URL
+from tests.utils.api import register
 from tests.utils.stores import Store
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
@@ -78,7 +80,10 @@ def server(pg_store: Store) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
     port = _free_port()
     env = {**os.environ, "AUTONOMOS_DATABASE_URL": pg_store.app_url, "AUTONOMOS_REDIS_URL": REDIS_URL}
     env.pop("DAGSTER_HOME", None)
-    command = [sys.executable, "-m", "autonomos_api.server", "--port", str(port), "--workers", "2"]
+    command = [
+        *(sys.executable, "-m", "autonomos_api.server", "--port", str(port), "--workers", "2"),
+        *("--timeout-graceful-shutdown", "2"),
+    ]
     proc = subprocess.Popen([*command, "--log-level", "warning", "--no-access-log"], cwd=REPO, env=env)
     try:
         _wait_live(f"http://127.0.0.1:{port}", proc)
@@ -108,7 +113,9 @@ def test_each_worker_serves_its_share_of_the_connections(server: tuple[subproces
     assert min(shares) >= 16, f"the kernel spreads connections over both workers' sockets: {shares}"
 
 
-def test_a_dead_worker_is_replaced_and_sigterm_stops_them_all(server: tuple[subprocess.Popen[bytes], int]) -> None:
+def test_a_dead_worker_is_replaced_and_sigterm_stops_them_all_gracefully(
+    server: tuple[subprocess.Popen[bytes], int],
+) -> None:
     proc, port = server
     base = f"http://127.0.0.1:{port}"
     first = _workers(proc.pid)
@@ -126,19 +133,49 @@ def test_a_dead_worker_is_replaced_and_sigterm_stops_them_all(server: tuple[subp
     for _ in range(20):  # whichever socket a connection lands on, it is answered
         assert httpx.get(f"{base}/health/live", headers={"Connection": "close"}, timeout=10).status_code == 200
 
-    proc.send_signal(signal.SIGTERM)
-    assert proc.wait(timeout=45) == 0
+    with httpx.Client(base_url=base, timeout=30) as client, contextlib.ExitStack() as streams:
+        admin = register(client, "Streaming")  # type: ignore[arg-type]
+        for _ in range(4):  # open event streams on (most likely) both workers: they never end by themselves
+            stream = streams.enter_context(client.stream("GET", "/api/v1/events/stream", headers=admin.headers))
+            assert stream.status_code == 200
+        stopping = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        status = proc.wait(timeout=45)
+    assert status == 0, "every worker stopped by itself (the supervisor had to kill none)"
+    assert time.monotonic() - stopping < 20, "open streams were closed after the graceful-shutdown timeout"
     assert not any(Path(f"/proc/{pid}").exists() for pid in now), "no worker outlives the server"
     with socket.socket() as s:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # closed connections may linger in TIME_WAIT
         s.bind(("127.0.0.1", port))  # nothing listens on the port any more
 
 
-def test_a_port_held_outside_the_reuse_group_is_refused_at_once() -> None:
+def test_a_port_already_served_is_refused_at_once(server: tuple[subprocess.Popen[bytes], int]) -> None:
+    """Another server on the port (this one's SO_REUSEPORT workers included) is refused: never joined."""
+    _, port = server
+    started = time.monotonic()
+    assert serve("127.0.0.1", port, workers=2) == 1
+    assert time.monotonic() - started < 5, "no worker was started"
     with socket.socket() as holder:
         holder.bind(("127.0.0.1", 0))
         holder.listen()
-        port = holder.getsockname()[1]
-        started = time.monotonic()
-        assert serve("127.0.0.1", port, workers=2) == 1
-        assert time.monotonic() - started < 5, "no worker was started"
+        assert serve("127.0.0.1", holder.getsockname()[1], workers=2) == 1
+
+
+def test_workers_stop_when_their_supervisor_is_killed(server: tuple[subprocess.Popen[bytes], int]) -> None:
+    proc, _ = server
+    workers = _workers(proc.pid)
+    proc.kill()
+    proc.wait()
+    deadline = time.monotonic() + 30
+    while any(_alive(pid) for pid in workers):
+        assert time.monotonic() < deadline, "a worker outlived its supervisor"
+        time.sleep(0.2)
+
+
+def _alive(pid: int) -> bool:
+    """Whether pid runs (an orphan's zombie is reaped by init and counts as gone)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
