@@ -162,7 +162,10 @@ def _quarantine_all(
         params=[reason, batch_ids],
     ).to_arrow_reader(_QUARANTINE_CHUNK)
     target = QuarantineTarget(tenant_id, str(connection.id), stream, entity, None)
-    written = write_quarantine(engine, target, reader)
+    try:
+        written = write_quarantine(engine, target, reader)
+    finally:
+        reader.close()
     _ledger(con, batch_ids, str(connection.id), stream, entity, version, state="awaiting_review")
     result.read += written
     result.quarantined += written
@@ -203,7 +206,10 @@ def _apply_mapping(
                 ORDER BY c.batch_id, c.row_index""",
             params=[batch_ids],
         ).to_arrow_reader(_QUARANTINE_CHUNK)
-        write_quarantine(engine, QuarantineTarget(tenant_id, str(connection.id), stream, entity, version), reader)
+        try:
+            write_quarantine(engine, QuarantineTarget(tenant_id, str(connection.id), stream, entity, version), reader)
+        finally:
+            reader.close()  # a failed write leaves the result open: close it, or dropping the stages fails instead
         counts = {
             b: (int(r), int(c), int(q))
             for b, r, c, q in con.execute(

@@ -27,6 +27,11 @@ from schemas import SourceSchema
 log = logging.getLogger(__name__)
 
 MALFORMED_REASON = "malformed_source_record"
+#: Rows per raw batch. Above DuckDB's row group (122,880 rows) a batch is written straight to compressed row groups,
+#: and each batch's fixed costs (temporary tables, lookups, ledger rows) are shared by more rows: at 1M rows, 200k
+#: batches canonicalize in 19 s where 50k batches took 29 s (bench/pipeline.py). Memory stays flat: one batch at a
+#: time, about 100 MB of Arrow data for a wide export.
+BATCH_ROWS = 200_000
 
 
 @dataclass
@@ -133,7 +138,7 @@ def ingest_connection(
     connection: Connection,
     engine: Engine,
     con: duckdb.DuckDBPyConnection,
-    batch_size: int = 50_000,
+    batch_size: int = BATCH_ROWS,
 ) -> ConnectionReport:
     """Read every stream of connection into the tenant warehouse; connector failures are reported, not raised."""
     report = ConnectionReport(connection_id=str(connection.id), name=connection.name, type=connection.type)

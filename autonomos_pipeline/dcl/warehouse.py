@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 
 RAW_DDL = """
@@ -78,13 +79,16 @@ def write_batch(
         con.execute("DELETE FROM raw_batches WHERE batch_id = ?", [batch_id])
         rows = table.num_rows
         if rows:
-            con.register("_autonomos_batch", table)
+            # the row index travels as a column of its own: row_number() OVER () would be a single-threaded window
+            indexed = pa.table({"i": pa.array(np.arange(rows, dtype=np.int64)), "b": pa.StructArray.from_arrays(
+                [c.combine_chunks() for c in table.columns], fields=list(table.schema))})  # fmt: skip
+            con.register("_autonomos_batch", indexed)
             id_expr = f'CAST(b."{id_column.replace(chr(34), chr(34) * 2)}" AS VARCHAR)' if id_column else "NULL"
             con.execute(
                 f"""
                 INSERT INTO raw_records
-                SELECT ?, ?, ?, row_number() OVER () - 1, ?, {id_expr}, ?, FALSE, to_json(b)
-                FROM _autonomos_batch AS b
+                SELECT ?, ?, ?, i, ?, {id_expr}, ?, FALSE, to_json(b)
+                FROM _autonomos_batch
                 """,
                 [connection_id, stream, batch_id, ingested_at, fingerprint],
             )
