@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from autonomos_pipeline.dcl.view_cache import TOTAL_TTL_SECONDS
+from autonomos_pipeline.dcl.view_cache import ACCEPTANCE_TTL_SECONDS, TOTAL_TTL_SECONDS
 
 __all__ = ["CachedPage", "PageCache", "PageKey"]
 
@@ -57,7 +57,8 @@ def _gzip_variant(
 
 
 class PageCache:
-    """Least recently used pages up to max_bytes, and acceptances up to max_tokens; both expire after ttl_seconds."""
+    """Least recently used pages up to max_bytes, expiring after ttl_seconds, and acceptances of tokens up to
+    max_tokens, expiring after acceptance_ttl_seconds (a safety net for a failed auth-version bump)."""
 
     def __init__(
         self,
@@ -65,11 +66,13 @@ class PageCache:
         *,
         max_tokens: int = 100_000,
         ttl_seconds: float = TOTAL_TTL_SECONDS,
+        acceptance_ttl_seconds: float = ACCEPTANCE_TTL_SECONDS,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.max_bytes = max_bytes
         self.max_tokens = max_tokens
         self.ttl_seconds = ttl_seconds
+        self.acceptance_ttl_seconds = acceptance_ttl_seconds
         self.clock = clock
         self.bytes = 0
         self.hits = 0
@@ -108,7 +111,9 @@ class PageCache:
     def accepted(self, jti: str, auth_version: str) -> bool:
         """Whether a views route accepted this token while its user's auth version was auth_version, recently."""
         entry = self._accepted.get(jti)
-        return entry is not None and entry[0] == auth_version and not self._expired(entry[1])
+        if entry is None or entry[0] != auth_version:
+            return False
+        return not self._expired(entry[1], self.acceptance_ttl_seconds)
 
     def accept(self, jti: str, auth_version: str) -> None:
         """Remember that the token was accepted at auth_version."""
@@ -116,5 +121,5 @@ class PageCache:
             self._accepted.clear()
         self._accepted[jti] = (auth_version, self.clock())
 
-    def _expired(self, stored_at: float) -> bool:
-        return self.clock() - stored_at > self.ttl_seconds
+    def _expired(self, stored_at: float, ttl_seconds: float | None = None) -> bool:
+        return self.clock() - stored_at > (self.ttl_seconds if ttl_seconds is None else ttl_seconds)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import time
 import uuid
 from typing import Any
 
@@ -21,6 +22,7 @@ from redis.exceptions import RedisError
 from autonomos_pipeline.dcl.redis_client import get_redis
 
 __all__ = [
+    "ACCEPTANCE_TTL_SECONDS",
     "TOTAL_TTL_SECONDS",
     "TotalCache",
     "auth_version_key",
@@ -33,6 +35,10 @@ log = logging.getLogger(__name__)
 
 # A safety net, not the invalidation: entries of a version that a failed bump left current expire after this.
 TOTAL_TTL_SECONDS = 300
+# The same for a page cache's acceptance of a token: shorter, as a failed auth bump leaves a revoked token working.
+ACCEPTANCE_TTL_SECONDS = 60
+# Pauses between attempts to bump a version (a bump follows a committed change: a transient failure must not win).
+BUMP_RETRY_PAUSES = (0.05, 0.25, 0.0)
 
 
 def data_version_key(tenant_id: uuid.UUID | str) -> str:
@@ -45,28 +51,40 @@ def auth_version_key(user_id: uuid.UUID | str) -> str:
     return f"autonomos:auth_version:{user_id}"
 
 
-def _bump(key: str, what: str, client: redis.Redis | None) -> None:
+def _bump(key: str, what: str, client: redis.Redis | None) -> bool:
+    """Set key to a fresh version, retrying a failing Redis briefly; False when it could not (logged)."""
     client = client if client is not None else get_redis()
     if client is None:
-        return
-    try:
-        client.set(key, uuid.uuid4().hex)
-    except RedisError as exc:
-        log.error("could not bump the %s: %s", what, exc)
+        return True  # nothing is cached without Redis
+    for attempt, pause in enumerate(BUMP_RETRY_PAUSES):
+        try:
+            client.set(key, uuid.uuid4().hex)
+            return True
+        except RedisError as exc:
+            if attempt == len(BUMP_RETRY_PAUSES) - 1:
+                log.error("could not bump the %s (%d attempts): %s", what, len(BUMP_RETRY_PAUSES), exc)
+                return False
+            log.warning("bumping the %s failed, retrying: %s", what, exc)
+            time.sleep(pause)
+    return False
 
 
-def bump_data_version(tenant_id: uuid.UUID | str, client: redis.Redis | None = None) -> None:
+def bump_data_version(tenant_id: uuid.UUID | str, client: redis.Redis | None = None) -> bool:
     """Give the tenant a new data version: call after a change to its materialized rows has committed.
 
-    The version is a fresh random token (not a counter), so it never repeats even if Redis lost the key.
-    A Redis failure is logged; totals and pages cached before it then live at most TOTAL_TTL_SECONDS.
+    The version is a fresh random token (not a counter), so it never repeats even if Redis lost the key. A failing
+    Redis is retried briefly, then logged (False); totals and pages cached before it live at most TOTAL_TTL_SECONDS.
     """
-    _bump(data_version_key(tenant_id), f"data version of tenant {tenant_id}", client)
+    return _bump(data_version_key(tenant_id), f"data version of tenant {tenant_id}", client)
 
 
-def bump_auth_version(user_id: uuid.UUID | str, client: redis.Redis | None = None) -> None:
-    """Give the user a new auth version: call after a logout, deactivation or role change has committed."""
-    _bump(auth_version_key(user_id), f"auth version of user {user_id}", client)
+def bump_auth_version(user_id: uuid.UUID | str, client: redis.Redis | None = None) -> bool:
+    """Give the user a new auth version: call after a logout, deactivation or role change has committed.
+
+    A failing Redis is retried briefly, then logged (False); page caches then forget their acceptances of the user's
+    tokens within ACCEPTANCE_TTL_SECONDS.
+    """
+    return _bump(auth_version_key(user_id), f"auth version of user {user_id}", client)
 
 
 # One round trip: the tenant's version (created when missing) and the total cached under it for one query.

@@ -11,6 +11,7 @@ import uuid
 
 import pytest
 from fastapi.testclient import TestClient
+from redis.exceptions import ConnectionError as RedisConnectionError
 from sqlalchemy import select, update
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -19,7 +20,7 @@ from autonomos_api.services.page_cache import PageCache
 from autonomos_api.services.version_fence import VersionFence
 from autonomos_pipeline.dcl.redis_client import close_all, get_redis
 from autonomos_pipeline.dcl.store import EventJournal, MaterializedAccount, tenant_session
-from autonomos_pipeline.dcl.view_cache import bump_data_version, data_version_key
+from autonomos_pipeline.dcl.view_cache import auth_version_key, bump_auth_version, bump_data_version, data_version_key
 from tests.conftest import REDIS_URL
 from tests.utils.api import Account, add_rows, add_user, create_connection, login, point_api_at, register
 from tests.utils.stores import Store
@@ -162,13 +163,41 @@ def test_the_cache_evicts_the_least_recently_used_pages_beyond_its_bytes() -> No
 
 def test_pages_and_acceptances_expire() -> None:
     now = [0.0]
-    cache = PageCache(max_bytes=10_000, ttl_seconds=60, clock=lambda: now[0])
+    cache = PageCache(max_bytes=10_000, clock=lambda: now[0])
     cache.store(("t", "p", b""), "v", [], b"{}", {})
     cache.accept("jti", "a1")
     assert cache.page(("t", "p", b""), "v") is not None and cache.accepted("jti", "a1")
     assert not cache.accepted("jti", "a2"), "an acceptance stands only at its auth version"
     now[0] = 61.0
-    assert cache.page(("t", "p", b""), "v") is None and not cache.accepted("jti", "a1")
+    assert not cache.accepted("jti", "a1"), "after a minute the route checks the token again (a failed auth bump)"
+    assert cache.page(("t", "p", b""), "v") is not None, "pages live longer: data bumps are retried"
+    now[0] = 301.0
+    assert cache.page(("t", "p", b""), "v") is None
+
+
+class _FlakyRedis:
+    """A real Redis client whose first `fails` SETs raise a connection error, as a Redis blip would."""
+
+    def __init__(self, fails: int) -> None:
+        self.client = get_redis(REDIS_URL)
+        self.fails = fails
+
+    def set(self, key: str, value: str) -> object:
+        if self.fails:
+            self.fails -= 1
+            raise RedisConnectionError("connection reset by peer")
+        assert self.client is not None
+        return self.client.set(key, value)
+
+
+def test_a_version_bump_survives_a_redis_blip() -> None:
+    tenant, user = uuid.uuid4(), uuid.uuid4()
+    client = get_redis(REDIS_URL)
+    assert client is not None
+    assert bump_data_version(tenant, _FlakyRedis(fails=2))  # type: ignore[arg-type]
+    assert bump_auth_version(user, _FlakyRedis(fails=1))  # type: ignore[arg-type]
+    assert client.get(data_version_key(tenant)) is not None and client.get(auth_version_key(user)) is not None
+    assert not bump_data_version(tenant, _FlakyRedis(fails=3)), "a Redis that stays down is reported"  # type: ignore[arg-type]
 
 
 def test_the_fence_sees_every_bump_made_before_a_read_and_coalesces_reads() -> None:
