@@ -117,7 +117,7 @@ class _Supervisor:
     def _stop(self) -> bool:
         """Stop every worker; True when one had to be killed (it did not shut down gracefully in time)."""
         for proc, _ in self.procs:
-            if proc.is_alive() and proc.pid is not None:
+            if proc.is_alive():
                 proc.terminate()  # SIGTERM: uvicorn finishes in-flight requests and runs the lifespan shutdown
         deadline = time.monotonic() + _STOP_TIMEOUT_S
         killed = False

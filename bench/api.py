@@ -1,11 +1,12 @@
 """Benchmark: latency and throughput of a filtered views page over 1,000,000 accounts, and of login.
 
-It creates its own PostgreSQL database (dropped at the end), migrates it, starts uvicorn on 127.0.0.1 with PostgreSQL
+It creates its own PostgreSQL database (dropped at the end), migrates it, starts the API (autonomos_api.server, one
+SO_REUSEPORT socket per worker; --server uvicorn for uvicorn's --workers) on 127.0.0.1 with PostgreSQL
 and Redis, registers 11 tenants through the API, bulk-loads accounts with COPY as the owner, and drives the API from a
 second process: wrk for the closed loop when it is on PATH (apt-get install wrk; a C client that costs far less CPU
 than the server; it asks for gzip as browsers and httpx do), else and for the open loop a minimal asyncio keep-alive
-HTTP client on uvloop. The server's page
-cache (64 MB per worker by default) serves repeated reads; --page-cache-mb 0 measures every read against PostgreSQL.
+HTTP client on uvloop. The server's page cache (64 MB per worker by default) serves repeated reads; --page-cache-mb 0
+measures every read against PostgreSQL.
 
 Closed loop: each connection sends its next request when the previous one is answered, so with 200 connections
 p99 >= 200 / throughput (Little's law). Open loop: requests start on a fixed schedule over 200 open connections and
@@ -125,14 +126,14 @@ def _wait_ready(base: str, proc: subprocess.Popen[bytes]) -> None:
     deadline = time.time() + 60
     while time.time() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError("uvicorn exited during start-up")
+            raise RuntimeError("the API server exited during start-up")
         try:
             if httpx.get(f"{base}/health/ready", timeout=2).status_code == 200:
                 return
         except httpx.HTTPError:
             pass
         time.sleep(0.3)
-    raise RuntimeError("uvicorn did not become ready")
+    raise RuntimeError("the API server did not become ready")
 
 
 def _register(base: str, name: str) -> dict[str, str]:
@@ -152,7 +153,7 @@ def _register(base: str, name: str) -> dict[str, str]:
     }
 
 
-_SERVER: dict[str, Any] = {}  # the uvicorn master's pid and the benchmark database, for CPU accounting
+_SERVER: dict[str, Any] = {}  # the API server's pid (its children are the workers) and the database, for CPU accounting
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -164,7 +165,7 @@ def _cpu_seconds(pid: int) -> float:
 
 
 def _server_cpu() -> dict[str, dict[int, float]]:
-    """CPU seconds used so far per process: the uvicorn workers, and the benchmark database's PostgreSQL backends."""
+    """CPU seconds used so far per process: the API's workers, and the benchmark database's PostgreSQL backends."""
     if not _SERVER:
         return {"api": {}, "db": {}}
     master = _SERVER["pid"]
@@ -568,7 +569,7 @@ def main() -> None:
     parser.add_argument("--max-seconds", type=float, default=120, help="a run stops issuing requests after this")
     parser.add_argument("--login-requests", type=int, default=200)
     parser.add_argument("--login-concurrency", type=int, default=16)
-    parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
+    parser.add_argument("--workers", type=int, default=2, help="API worker processes")
     parser.add_argument(
         "--server",
         choices=["reuseport", "uvicorn"],

@@ -149,7 +149,6 @@ class PageCacheMiddleware:
         if claims is None:
             await self.app(scope, receive, send)
             return
-        gzip_ok = headers.gzip_ok
         reader = pages.keys(claims)
         versions = await pages.fence.read(reader.versions)
         if versions is None:
@@ -160,7 +159,7 @@ class PageCacheMiddleware:
         page = pages.cache.page(key, data_version) if pages.cache.accepted(claims.jti, auth_version) else None
         if page is not None:
             pages.journal.record(claims.tenant_id, {"user_id": reader.user, **page.event})
-            if gzip_ok and page.gzip_body is not None:
+            if headers.gzip_ok and page.gzip_body is not None:
                 await send({"type": "http.response.start", "status": 200, "headers": page.gzip_headers})
                 await send({"type": "http.response.body", "body": page.gzip_body})
             else:

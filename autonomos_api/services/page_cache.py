@@ -45,9 +45,7 @@ class CachedPage:
         return len(self.body) + len(self.gzip_body or b"") + 1024
 
 
-def _gzip_variant(
-    headers: list[tuple[bytes, bytes]], body: bytes
-) -> tuple[list[tuple[bytes, bytes]] | None, bytes | None]:
+def _gzip_variant(headers: Headers, body: bytes) -> tuple[Headers | None, bytes | None]:
     """The response's headers and body gzip-compressed, or (None, None) when the body is small or already encoded."""
     if len(body) < GZIP_MIN_BYTES or any(name == b"content-encoding" for name, _ in headers):
         return None, None
@@ -86,7 +84,7 @@ class PageCache:
     def page(self, key: PageKey, data_version: str) -> CachedPage | None:
         """The page stored for key at data_version and not expired, else None."""
         page = self._pages.get(key)
-        if page is None or page.data_version != data_version or self._expired(page.stored_at):
+        if page is None or page.data_version != data_version or self._expired(page.stored_at, self.ttl_seconds):
             self.misses += 1
             return None
         self._pages.move_to_end(key)
@@ -121,5 +119,5 @@ class PageCache:
             self._accepted.clear()
         self._accepted[jti] = (auth_version, self.clock())
 
-    def _expired(self, stored_at: float, ttl_seconds: float | None = None) -> bool:
-        return self.clock() - stored_at > (self.ttl_seconds if ttl_seconds is None else ttl_seconds)
+    def _expired(self, stored_at: float, ttl_seconds: float) -> bool:
+        return self.clock() - stored_at > ttl_seconds

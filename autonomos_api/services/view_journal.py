@@ -27,7 +27,7 @@ from sqlalchemy import Engine, Table, func, insert, select
 from sqlalchemy.orm import Session
 
 from autonomos_api.core.db import api_engine
-from autonomos_pipeline.dcl.events import channel_for, live_message
+from autonomos_pipeline.dcl.events import channel_for, event_lock_key, live_message
 from autonomos_pipeline.dcl.redis_client import get_redis
 from autonomos_pipeline.dcl.store import EventJournal, tenant_session
 from autonomos_pipeline.dcl.store.db import TENANT_SETTING
@@ -151,7 +151,7 @@ class ViewJournal:
         raw = engine.raw_connection()
         try:
             cursor = raw.cursor()
-            cursor.execute(_PG_LOCK, (TENANT_SETTING, tenant, f"autonomos-events:{tenant}"))
+            cursor.execute(_PG_LOCK, (TENANT_SETTING, tenant, event_lock_key(tenant)))
             cursor.execute(_PG_INSERT, (tenant, tenant, created_at, json.dumps(payloads)))
             returned = cursor.fetchall()
             raw.commit()

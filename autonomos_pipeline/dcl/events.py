@@ -36,6 +36,11 @@ _PENDING_KEY = "autonomos_pending_events"
 PREV_ID = "prev_id"  # key of a live message: the id of the tenant's previous event (0: none)
 
 
+def event_lock_key(tenant_id: uuid.UUID | str) -> str:
+    """The text whose hashtext() is the tenant's event advisory lock (every journal writer takes it until commit)."""
+    return f"autonomos-events:{tenant_id}"
+
+
 def channel_for(tenant_id: uuid.UUID | str) -> str:
     """The Redis pub/sub channel of one tenant's events."""
     return f"autonomos:events:{tenant_id}"
@@ -49,7 +54,7 @@ def publish(session: Session, tenant_id: uuid.UUID | str, type_: str, payload: d
         # Ids come from one sequence; holding a per-tenant lock until commit makes a tenant's ids commit in order,
         # so a reader that has seen id N never misses a smaller id committed later (replay by Last-Event-ID), and
         # the tenant's newest id read under the lock is the previous event's (the live message's prev_id).
-        session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:t))"), {"t": f"autonomos-events:{tenant_id}"})
+        session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:t))"), {"t": event_lock_key(tenant_id)})
     tid = uuid.UUID(str(tenant_id))
     prev = session.scalar(select(func.max(EventJournal.id)).where(EventJournal.tenant_id == tid)) or 0
     row = EventJournal(tenant_id=tid, type=type_, payload=payload)

@@ -38,7 +38,7 @@ TOTAL_TTL_SECONDS = 300
 # The same for a page cache's acceptance of a token: shorter, as a failed auth bump leaves a revoked token working.
 ACCEPTANCE_TTL_SECONDS = 60
 # Pauses between attempts to bump a version (a bump follows a committed change: a transient failure must not win).
-BUMP_RETRY_PAUSES = (0.05, 0.25, 0.0)
+BUMP_RETRY_PAUSES = (0.05, 0.25)
 
 
 def data_version_key(tenant_id: uuid.UUID | str) -> str:
@@ -56,16 +56,16 @@ def _bump(key: str, what: str, client: redis.Redis | None) -> bool:
     client = client if client is not None else get_redis()
     if client is None:
         return True  # nothing is cached without Redis
-    for attempt, pause in enumerate(BUMP_RETRY_PAUSES):
+    error: RedisError | None = None
+    for pause in (0.0, *BUMP_RETRY_PAUSES):
+        if pause:
+            time.sleep(pause)
         try:
             client.set(key, uuid.uuid4().hex)
             return True
         except RedisError as exc:
-            if attempt == len(BUMP_RETRY_PAUSES) - 1:
-                log.error("could not bump the %s (%d attempts): %s", what, len(BUMP_RETRY_PAUSES), exc)
-                return False
-            log.warning("bumping the %s failed, retrying: %s", what, exc)
-            time.sleep(pause)
+            error = exc
+    log.error("could not bump the %s (%d attempts): %s", what, len(BUMP_RETRY_PAUSES) + 1, error)
     return False
 
 

@@ -80,8 +80,7 @@ def write_batch(
         rows = table.num_rows
         if rows:
             # the row index travels as a column of its own: row_number() OVER () would be a single-threaded window
-            indexed = pa.table({"i": pa.array(np.arange(rows, dtype=np.int64)), "b": pa.StructArray.from_arrays(
-                [c.combine_chunks() for c in table.columns], fields=list(table.schema))})  # fmt: skip
+            indexed = pa.table({"i": np.arange(rows, dtype=np.int64), "b": table.to_struct_array()})
             con.register("_autonomos_batch", indexed)
             id_expr = f'CAST(b."{id_column.replace(chr(34), chr(34) * 2)}" AS VARCHAR)' if id_column else "NULL"
             con.execute(

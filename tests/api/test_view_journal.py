@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
+from typing import Any
 
 import pytest
 import redis
@@ -100,20 +101,34 @@ def _flush_views(pg_store: Store, tenant: uuid.UUID, count: int) -> None:
     assert journal.flush() == count
 
 
+def _published_while_flushing(
+    pg_store: Store, client: redis.Redis, tenant: uuid.UUID, count: int, *, listening: bool, wait: float
+) -> list[dict[str, Any]]:
+    """Flush count viewed events while watching the tenant's channel; the messages published, parsed.
+
+    listening: subscribe to the channel (a listener); else a pattern subscription, which sees what is published
+    but is no listener of the channel.
+    """
+    watcher = client.pubsub()
+    if listening:
+        watcher.subscribe(channel_for(tenant))
+    else:
+        watcher.psubscribe(channel_for(tenant))
+    watcher.get_message(timeout=2)  # the subscription confirmation
+    _flush_views(pg_store, tenant, count)
+    seen = [watcher.get_message(timeout=wait) for _ in range(count)]
+    watcher.close()
+    close_all()
+    return [json.loads(m["data"]) for m in seen if m is not None]
+
+
 @pytest.mark.postgres
 @pytest.mark.redis
 def test_a_batch_is_fanned_out_to_redis_in_journal_order(pg_store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
     engine, tenant, client = _redis_tenant(pg_store, monkeypatch)
     with tenant_session(tenant, engine) as session:
         before = publish(session, tenant, "ingested", {"rows": 1}).id  # the tenant's event before the batch
-    pubsub = client.pubsub()
-    pubsub.subscribe(channel_for(tenant))
-    pubsub.get_message(timeout=2)  # the subscription confirmation
-    _flush_views(pg_store, tenant, 4)
-    messages = [pubsub.get_message(timeout=2) for _ in range(4)]
-    pubsub.close()
-    close_all()
-    delivered = [json.loads(m["data"]) for m in messages if m is not None]
+    delivered = _published_while_flushing(pg_store, client, tenant, 4, listening=True, wait=2)
     assert [m["payload"] for m in delivered] == [{"n": i} for i in range(4)]
     ids = [m["id"] for m in delivered]
     assert ids == sorted(ids) and [m["type"] for m in delivered] == ["viewed"] * 4
@@ -131,13 +146,6 @@ def test_without_listeners_a_batch_is_journaled_and_not_published(
     pg_store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     engine, tenant, client = _redis_tenant(pg_store, monkeypatch)
-    watcher = client.pubsub()  # a pattern subscription sees what is published but is no listener of the channel
-    watcher.psubscribe(channel_for(tenant))
-    watcher.get_message(timeout=2)  # the subscription confirmation
-    _flush_views(pg_store, tenant, 5)
-    seen = [watcher.get_message(timeout=0.5) for _ in range(5)]
-    watcher.close()
-    close_all()
+    published = _published_while_flushing(pg_store, client, tenant, 5, listening=False, wait=0.5)
     assert _payloads(engine, tenant) == [{"n": i} for i in range(5)], "journaled in order"
-    published = [json.loads(m["data"])["payload"] for m in seen if m is not None]
     assert published == [], "no process listens to the tenant's channel: nothing went out"
