@@ -13,7 +13,7 @@ import logging
 import uuid
 from pathlib import Path
 
-from sqlalchemy import delete
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from autonomos_pipeline.dcl.settings import Settings
@@ -49,6 +49,8 @@ def clear_rows(session: Session, tenant_id: uuid.UUID) -> dict[str, int]:
     for model in CLEARED_TABLES:
         result = session.execute(delete(model).where(model.tenant_id == tenant_id))
         counts[model.__tablename__] = int(getattr(result, "rowcount", 0) or 0)
+    if session.get_bind().dialect.name == "postgresql":  # the next first loads are bulk loads again (migration 0008)
+        session.execute(select(func.serving_drop_load_partitions(tenant_id)))
     return counts
 
 

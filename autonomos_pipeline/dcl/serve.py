@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import logging
+import os
+import threading
 import uuid
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -12,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import duckdb
+import psycopg2
 import pyarrow as pa
 import pyarrow.csv as pacsv
 from psycopg2 import errors as pg_errors
@@ -33,6 +36,8 @@ ID_NAMESPACE = uuid.UUID("6f1c2d1e-5a0b-4a55-9d7e-0a7f3c1b2e44")
 _CHUNK = 50_000
 #: PostgreSQL connections that upsert chunks in parallel (each backend maintains the indexes on its own core).
 _PG_WORKERS = 2
+#: A connection's first load of at least this many rows gets a partition of its own, indexed once (PostgreSQL).
+BULK_LOAD_MIN_ROWS = 50_000
 
 
 def row_id(tenant_id: str, connection_id: str, entity: str, record_id: str) -> uuid.UUID:
@@ -48,6 +53,8 @@ class MaterializeReport:
     upserted: int = 0
     #: Of the upserted rows, those written by a plain INSERT: their connection had no served row yet (PostgreSQL).
     first_load: int = 0
+    #: Of those, the rows bulk-loaded into a new partition of their connection, indexed after the load (PostgreSQL).
+    bulk_loaded: int = 0
     deleted: int = 0
     batches: int = 0
 
@@ -237,15 +244,26 @@ def _pg_serve_live(
     now: datetime,
     report: MaterializeReport,
 ) -> None:
-    """Write the live rows of _pending: plainly inserted for connections served for the first time, else upserted.
+    """Write the live rows of _pending: bulk-loaded or plainly inserted for connections served for the first time,
+    else upserted.
 
     A first load cannot conflict (the pending rows are one per record), so it skips ON CONFLICT, which costs about
-    8 µs a row. The check runs before the chunks' transactions, so it only picks the path: a load that serves the
-    connection in between makes the plain insert fail, and that chunk falls back to the upsert (_plain_insert).
+    8 µs a row; one of at least BULK_LOAD_MIN_ROWS rows goes into a partition of its own (_pg_bulk_load). The check
+    runs before the chunks' transactions, so it only picks the path: a load that serves the connection in between
+    makes the bulk load fall back and the plain insert fail, and that chunk falls back to the upsert (_plain_insert).
     """
-    live = [r[0] for r in con.execute("SELECT DISTINCT connection_id FROM _pending WHERE NOT is_deleted").fetchall()]
-    first = _unserved_connections(engine, tenant_id, table, live)
-    later = [c for c in live if c not in first]
+    counts = dict(
+        con.execute("SELECT connection_id, count(*) FROM _pending WHERE NOT is_deleted GROUP BY 1").fetchall()
+    )
+    first = _unserved_connections(engine, tenant_id, table, sorted(counts))
+    later = [c for c in sorted(counts) if c not in first]
+    for connection in [c for c in first if counts[c] >= BULK_LOAD_MIN_ROWS]:
+        loaded = _pg_bulk_load(con, engine, tenant_id, entity, connection, source_systems, now)
+        if loaded is not None:
+            first.remove(connection)
+            report.upserted += loaded
+            report.first_load += loaded
+            report.bulk_loaded += loaded
     for connections, first_load in ((first, True), (later, False)):
         if not connections:
             continue
@@ -254,8 +272,82 @@ def _pg_serve_live(
         written, inserted = _pg_upsert_all(engine, tenant_id, table, entity, rows, first_load)
         report.upserted += written
         report.first_load += inserted
-    if first:
+    if report.first_load:
         log.info("%s: %d rows of a first load inserted without ON CONFLICT", entity, report.first_load)
+
+
+def _pg_bulk_load(
+    con: duckdb.DuckDBPyConnection,
+    engine: Engine,
+    tenant_id: str,
+    entity: str,
+    connection_id: str,
+    source_systems: dict[str, str],
+    now: datetime,
+) -> int | None:
+    """Load a connection's first rows into a new table, index it once and attach it as the connection's partition
+    (migration 0008), all in one transaction; return the rows, or None when the connection cannot be bulk-loaded
+    (it has served rows by now, or the load failed: the caller then inserts the rows the ordinary way).
+
+    Readers see none of it until the commit and never wait for it. COPY FREEZE writes the rows already frozen, as
+    the table is new in this transaction.
+    """
+    raw = engine.raw_connection()
+    try:
+        cur = raw.cursor()
+        cur.execute("SELECT set_config(%s, %s, true)", (TENANT_SETTING, tenant_id))
+        cur.execute("SELECT serving_begin_load(%s, %s, %s)", (entity, tenant_id, connection_id))
+        load_table = _scalar(cur)
+        if load_table is None:
+            raw.rollback()
+            return None
+        where = f"NOT is_deleted AND connection_id = {_literal(connection_id)}"
+        _copy_through_pipe(con, _serving_sql(entity, tenant_id, source_systems, now, where), cur, load_table)
+        cur.execute("SELECT serving_finish_load(%s, %s, %s)", (entity, tenant_id, connection_id))
+        loaded = _scalar(cur)
+        raw.commit()
+        log.info("%s: %d rows of connection %s bulk-loaded as %s", entity, loaded, connection_id, load_table)
+        return int(loaded)
+    except psycopg2.Error as exc:
+        raw.rollback()
+        log.warning("%s: bulk load of connection %s failed, inserting instead: %s", entity, connection_id, exc)
+        return None
+    finally:
+        raw.close()
+
+
+def _copy_through_pipe(con: duckdb.DuckDBPyConnection, query: str, cur: Any, table: str) -> None:
+    """COPY the query's rows into table: DuckDB writes them as CSV into a pipe from a thread while PostgreSQL
+    reads them, so DuckDB computes and PostgreSQL parses at the same time (FREEZE: table is new in this transaction).
+    """
+    columns = ", ".join(f'"{name}"' for name, *_ in con.execute(f"DESCRIBE {query}").fetchall())
+    errors: list[BaseException] = []
+    read_end, write_end = os.pipe()
+
+    def write() -> None:
+        try:
+            con.execute(f"COPY ({query}) TO '/dev/fd/{write_end}' (FORMAT csv, HEADER false, USE_TMP_FILE false)")
+        except BaseException as exc:  # re-raised by the caller once PostgreSQL's COPY is over
+            errors.append(exc)
+        finally:
+            os.close(write_end)  # with DuckDB's own descriptor closed too, PostgreSQL reads the end of the rows
+
+    writer = threading.Thread(target=write, name="autonomos-load-csv")
+    writer.start()
+    try:
+        with os.fdopen(read_end, "rb") as rows:
+            cur.copy_expert(f'COPY "{table}" ({columns}) FROM STDIN WITH (FORMAT csv, FREEZE)', rows, 1 << 20)
+    finally:
+        writer.join()  # a failed COPY closed the read end: DuckDB's next write fails and the thread ends
+    if errors:
+        raise errors[0]
+
+
+def _scalar(cur: Any) -> Any:
+    """The first column of the cursor's one row."""
+    row = cur.fetchone()
+    assert row is not None, "the statement returns one row"
+    return row[0]
 
 
 def _unserved_connections(engine: Engine, tenant_id: str, table: Table, connections: list[str]) -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -380,3 +381,6 @@ MATERIALIZED_MODELS: dict[str, type[MaterializedBase]] = {
 }
 
 TENANT_TABLES: tuple[str, ...] = (*tuple(t.name for t in Base.metadata.sorted_tables if "tenant_id" in t.c), "tenants")
+
+SERVING_PARTITION = re.compile(r"^m[aoc]_(?:[tdc]_[0-9a-f]{32}|orphans)$")
+"""Names of the serving tables' partitions on PostgreSQL (migration 0008): tables the models do not declare."""

@@ -7,14 +7,17 @@ from typing import Any
 from alembic import context
 from sqlalchemy import ForeignKeyConstraint, engine_from_config, pool
 
-from autonomos_pipeline.dcl.store.models import ENFORCED_BY_TRIGGERS_ON_POSTGRESQL, Base
+from autonomos_pipeline.dcl.store.models import ENFORCED_BY_TRIGGERS_ON_POSTGRESQL, SERVING_PARTITION, Base
 
 config = context.config
 target_metadata = Base.metadata
 
 
 def _include_object(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
-    """Autogenerate on PostgreSQL leaves alone the foreign keys migration 0007 replaced with triggers."""
+    """Autogenerate on PostgreSQL leaves alone the foreign keys migration 0007 replaced with triggers and the
+    serving tables' partitions (migration 0008)."""
+    if type_ == "table" and reflected and name is not None and SERVING_PARTITION.match(name):
+        return False
     if type_ != "foreign_key_constraint" or reflected or not isinstance(obj, ForeignKeyConstraint):
         return True
     on_postgresql = context.get_bind().dialect.name == "postgresql"

@@ -1,0 +1,173 @@
+"""A big first load of a connection becomes a partition of its own, indexed once, serving what an insert would."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import pytest
+from sqlalchemy import delete, text
+from sqlalchemy.exc import DBAPIError
+
+from autonomos_pipeline.dcl import serve
+from autonomos_pipeline.dcl.store import Connection, Tenant, get_engine, tenant_session
+from tests.pipeline.canonical.test_first_load import (
+    TABLE,
+    _folder,
+    _serve,
+    _served,
+    _unmaterialize,
+    _warehouse,
+    _without_materialized_at,
+)
+from tests.utils.stores import Store, make_connection, make_tenant
+
+pytestmark = pytest.mark.postgres
+
+ACCOUNTS = "Id,Account Name,Industry\n001A,Acme,Tech\n001B,Globex,Energy\n001C,Initech,Tech\n"
+
+
+def _partitions(store: Store, tenant: uuid.UUID) -> dict[str, str]:
+    """The tenant's account partitions (name -> partition bound), as the owner sees the catalog."""
+    with get_engine(store.admin_url).connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT c.relname, pg_get_expr(c.relpartbound, c.oid) FROM pg_inherits i"
+                " JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = to_regclass(:p)"
+            ),
+            {"p": f"ma_t_{tenant.hex}"},
+        )
+        return {name: bound for name, bound in rows}
+
+
+def _index_count(store: Store, table: str) -> int:
+    with get_engine(store.admin_url).connect() as conn:
+        return int(
+            conn.execute(text("SELECT count(*) FROM pg_index WHERE indrelid = to_regclass(:t)"), {"t": table}).scalar()
+            or 0
+        )
+
+
+@pytest.fixture
+def bulk(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every first load of at least two rows is bulk-loaded."""
+    monkeypatch.setattr(serve, "BULK_LOAD_MIN_ROWS", 2)
+
+
+@pytest.mark.usefixtures("bulk")
+def test_a_bulk_first_load_serves_what_the_insert_path_serves(pg_store: Store, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    tenant = make_tenant(pg_store, "Bulk")
+    cid = make_connection(pg_store, tenant, config={"path": str(_folder(tmp_path, "a", ACCOUNTS))})
+    report = _serve(pg_store, data, tenant, {str(cid): "filesource"})
+    assert (report.upserted, report.first_load, report.bulk_loaded) == (3, 3, 3)
+    partition = f"ma_c_{cid.hex}"
+    assert _partitions(pg_store, tenant) == {
+        f"ma_d_{tenant.hex}": "DEFAULT",
+        partition: f"FOR VALUES IN ('{cid}')",
+    }
+    assert _index_count(pg_store, partition) == _index_count(pg_store, f"ma_d_{tenant.hex}") == 6, "indexes attached"
+    bulk = _served(pg_store, tenant)
+    assert {k[1]: (r["name"], r["industry"], r["source_system"]) for k, r in bulk.items()} == {
+        "001A": ("Acme", "Tech", "filesource"),
+        "001B": ("Globex", "Energy", "filesource"),
+        "001C": ("Initech", "Tech", "filesource"),
+    }
+
+    # The same pending rows through the plain insert path give the same rows (ids and lineage included).
+    with tenant_session(tenant, pg_store.app_engine) as s:
+        s.execute(delete(TABLE))
+    _unmaterialize(data, tenant)
+    with _warehouse(data, tenant) as con:
+        report = serve.materialize_entity(con, pg_store.app_engine, str(tenant), "account", {str(cid): "filesource"})
+    assert (report.first_load, report.bulk_loaded) == (3, 0), "the connection has its partition: it is inserted"
+    assert _without_materialized_at(_served(pg_store, tenant)) == _without_materialized_at(bulk)
+
+    # A later load upserts into the partition, and an unchanged one changes nothing.
+    _folder(tmp_path, "a", ACCOUNTS.replace("Initech,Tech", "Initech,Retail"))
+    report = _serve(pg_store, data, tenant, {str(cid): "filesource"})
+    assert (report.upserted, report.first_load, report.bulk_loaded) == (3, 0, 0)
+    served = _served(pg_store, tenant)
+    assert served[(cid, "001C")]["industry"] == "Retail"
+    _unmaterialize(data, tenant)
+    with _warehouse(data, tenant) as con:
+        serve.materialize_entity(con, pg_store.app_engine, str(tenant), "account", {str(cid): "filesource"})
+    assert _served(pg_store, tenant) == served
+
+
+@pytest.mark.usefixtures("bulk")
+def test_bulk_loaded_rows_stay_with_their_tenant(pg_store: Store, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    mine, other = make_tenant(pg_store, "Mine"), make_tenant(pg_store, "Other")
+    cid = make_connection(pg_store, mine, config={"path": str(_folder(tmp_path, "a", ACCOUNTS))})
+    assert _serve(pg_store, data, mine, {str(cid): "filesource"}).bulk_loaded == 3
+    with tenant_session(other, pg_store.app_engine) as s:
+        assert s.execute(text("SELECT count(*) FROM materialized_accounts")).scalar() == 0
+    # the application role reaches rows only through the parent's policy, never the partition itself
+    with pytest.raises(DBAPIError, match="permission denied"), tenant_session(mine, pg_store.app_engine) as s:
+        s.execute(text(f"SELECT count(*) FROM ma_c_{cid.hex}"))
+    # nor can it load for another tenant than its session's
+    with pytest.raises(DBAPIError, match="needs that tenant's session"), pg_store.app_engine.begin() as conn:
+        conn.execute(text("SELECT set_config('autonomos.tenant_id', :t, true)"), {"t": str(other)})
+        conn.execute(text("SELECT serving_begin_load('account', :t, :c)"), {"t": str(mine), "c": str(cid)})
+
+
+@pytest.mark.usefixtures("bulk")
+def test_a_connection_with_served_rows_is_not_bulk_loaded(
+    pg_store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A load racing another: the connection looked unserved when the path was picked, but has a row by the time
+    the bulk load begins, so its rows are inserted the ordinary way, beside that row."""
+    tenant = make_tenant(pg_store, "Served")
+    cid = make_connection(pg_store, tenant, config={"path": str(_folder(tmp_path, "a", ACCOUNTS))})
+    with tenant_session(tenant, pg_store.app_engine) as s:
+        s.execute(
+            text(
+                "INSERT INTO materialized_accounts (id, tenant_id, connection_id, source_system, source_record_id,"
+                " mapping_version, ingested_at, materialized_at, is_deleted, account_id, name)"
+                " VALUES (:id, :t, :c, 'filesource', 'zzz', 1, now(), now(), false, 'zzz', 'Served already')"
+            ),
+            {"id": str(uuid.uuid4()), "t": str(tenant), "c": str(cid)},
+        )
+    monkeypatch.setattr(serve, "_unserved_connections", lambda engine, tenant_id, table, connections: connections)
+    report = _serve(pg_store, tmp_path / "data", tenant, {str(cid): "filesource"})
+    assert (report.upserted, report.first_load, report.bulk_loaded) == (3, 3, 0)
+    assert set(_partitions(pg_store, tenant)) == {f"ma_d_{tenant.hex}"}, "no partition of its own"
+    assert len(_served(pg_store, tenant)) == 4
+
+
+@pytest.mark.usefixtures("bulk")
+def test_deleting_a_tenant_drops_its_partitions(pg_store: Store, tmp_path: Path) -> None:
+    tenant = make_tenant(pg_store, "Leaving")
+    cid = make_connection(pg_store, tenant, config={"path": str(_folder(tmp_path, "a", ACCOUNTS))})
+    assert _serve(pg_store, tmp_path / "data", tenant, {str(cid): "filesource"}).bulk_loaded == 3
+    with tenant_session(tenant, pg_store.app_engine) as s:
+        s.delete(s.get_one(Connection, cid))
+        s.delete(s.get_one(Tenant, tenant))
+    with get_engine(pg_store.admin_url).connect() as conn:
+        left = conn.execute(
+            text("SELECT relname FROM pg_class WHERE relname LIKE :p"), {"p": f"%{tenant.hex}%"}
+        ).fetchall()
+    assert left == []
+
+
+@pytest.mark.usefixtures("bulk")
+def test_a_reset_or_a_deleted_connection_drops_its_partition(pg_store: Store, tmp_path: Path) -> None:
+    """After a reset the same connection is bulk-loaded again; deleting a connection drops its partition."""
+    from autonomos_api.services.reset import clear_rows
+
+    data = tmp_path / "data"
+    tenant = make_tenant(pg_store, "Again")
+    cid = make_connection(pg_store, tenant, config={"path": str(_folder(tmp_path, "a", ACCOUNTS))})
+    assert _serve(pg_store, data, tenant, {str(cid): "filesource"}).bulk_loaded == 3
+    with tenant_session(tenant, pg_store.app_engine) as s:
+        assert clear_rows(s, tenant)["materialized_accounts"] == 3
+    assert set(_partitions(pg_store, tenant)) == {f"ma_d_{tenant.hex}"}
+    _unmaterialize(data, tenant)
+    with _warehouse(data, tenant) as con:
+        report = serve.materialize_entity(con, pg_store.app_engine, str(tenant), "account", {str(cid): "filesource"})
+    assert report.bulk_loaded == 3
+    with tenant_session(tenant, pg_store.app_engine) as s:
+        s.delete(s.get_one(Connection, cid))
+    assert set(_partitions(pg_store, tenant)) == {f"ma_d_{tenant.hex}"}
+    assert _served(pg_store, tenant) == {}
