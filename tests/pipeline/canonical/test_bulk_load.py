@@ -24,7 +24,13 @@ from tests.utils.stores import Store, make_connection, make_tenant
 
 pytestmark = pytest.mark.postgres
 
-ACCOUNTS = "Id,Account Name,Industry\n001A,Acme,Tech\n001B,Globex,Energy\n001C,Initech,Tech\n"
+#: values that CSV and type parsing could get wrong: quotes, commas, a line break, decimals, dates, empty cells
+ACCOUNTS = (
+    "Id,Account Name,Industry,AnnualRevenue,NumberOfEmployees,Website,CreatedDate,Description\n"
+    '001A,Acme,Tech,1250000.5,120,acme.example,2024-03-01T10:00:00Z,"Says ""hi"", twice"\n'
+    '001B,Globex,Energy,,,https://globex.example,2023-12-31T23:59:59+02:00,"two\nlines"\n'
+    "001C,Initech,Tech,0.25,7,,,\n"
+)
 
 
 def _partitions(store: Store, tenant: uuid.UUID) -> dict[str, str]:
@@ -68,6 +74,9 @@ def test_a_bulk_first_load_serves_what_the_insert_path_serves(pg_store: Store, t
     }
     assert _index_count(pg_store, partition) == _index_count(pg_store, f"ma_d_{tenant.hex}") == 6, "indexes attached"
     bulk = _served(pg_store, tenant)
+    assert bulk[(cid, "001A")]["description"] == 'Says "hi", twice'
+    assert bulk[(cid, "001B")]["description"] == "two lines", "the normaliser folds whitespace"
+    assert bulk[(cid, "001B")]["annual_revenue"] is None and bulk[(cid, "001C")]["website"] is None
     assert {k[1]: (r["name"], r["industry"], r["source_system"]) for k, r in bulk.items()} == {
         "001A": ("Acme", "Tech", "filesource"),
         "001B": ("Globex", "Energy", "filesource"),
