@@ -98,7 +98,7 @@ def plan_fields(entity: str, mapping: dict[str, dict[str, Any]]) -> list[FieldPl
 
 
 def stage_input(con: duckdb.DuckDBPyConnection, plans: list[FieldPlan], batch_ids: list[str]) -> None:
-    """_canon_in: lineage, each mapped field's raw text and, for fast paths, helpers, `handled` and the value."""
+    """_canon_in: lineage, each mapped field's raw text and, for fast paths, `handled` and the value."""
     all_paths = sorted({path for p in plans for path in p.paths})
     position = {path: k + 1 for k, path in enumerate(all_paths)}
     json_paths = "[" + ", ".join(_literal("$." + json.dumps(path)) for path in all_paths) + "]"
@@ -107,7 +107,7 @@ def stage_input(con: duckdb.DuckDBPyConnection, plans: list[FieldPlan], batch_id
                   {", " + ", ".join(raws) if raws else ""}
                   FROM (SELECT batch_id, row_index, source_record_id, ingested_at, is_deleted,
                                {f"json_extract_string(payload, {json_paths})" if all_paths else "NULL"} AS __x
-                        FROM raw_records WHERE {_batch_filter(batch_ids)}))"""
+                        FROM raw_records WHERE {batch_filter(batch_ids)}))"""
     for p in plans:
         for helper, template in p.fast.helpers if p.fast else ():
             source = f'(SELECT *, {render(template, p.column)} AS "{p.column}_{helper}" FROM {source})'
@@ -118,15 +118,17 @@ def stage_input(con: duckdb.DuckDBPyConnection, plans: list[FieldPlan], batch_id
     values = [
         f'CASE WHEN "h_{p.column}" THEN {render(p.fast.value, p.column)} END AS "f_{p.column}"' for p in fast if p.fast
     ]
-    select = f"SELECT *{', ' + ', '.join(values) if values else ''} FROM {source}"
+    helpers = ", ".join(f'"{p.column}_{helper}"' for p in fast if p.fast for helper, _ in p.fast.helpers)
+    kept = f"* EXCLUDE ({helpers})" if helpers else "*"  # the helpers only serve the fast paths computed here
+    select = f"SELECT {kept}{', ' + ', '.join(values) if values else ''} FROM {source}"
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE _canon_in AS {select}", batch_ids if len(batch_ids) == 1 else [batch_ids]
     )
 
 
-def _batch_filter(batch_ids: list[str]) -> str:
+def batch_filter(batch_ids: list[str], column: str = "batch_id") -> str:
     """One batch by equality (DuckDB skips the other batches' row groups by their min/max), several by list."""
-    return "batch_id = ?" if len(batch_ids) == 1 else "batch_id IN (SELECT unnest(?::VARCHAR[]))"
+    return f"{column} = ?" if len(batch_ids) == 1 else f"{column} IN (SELECT unnest(?::VARCHAR[]))"
 
 
 def _value_sql(p: FieldPlan, empty: frozenset[str] = frozenset()) -> str:
@@ -261,15 +263,20 @@ def stage_output(
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE _canon_checked AS
             SELECT * EXCLUDE (__pre{", " + error_columns if error_columns else ""}),
-                   CASE WHEN __pre IS NOT NULL THEN '[' || __pre || ']'
-                        WHEN "{id_field}" IS NOT NULL AND row_number() OVER (
-                            PARTITION BY batch_id, "{id_field}", __pre IS NULL ORDER BY row_index) > 1
-                        THEN '[' || {duplicate} || ']' END AS {ERRORS}
+                   CASE WHEN __pre IS NOT NULL THEN '[' || __pre || ']' END AS {ERRORS}
             FROM (SELECT *, CASE WHEN NOT is_deleted THEN nullif(concat_ws(',', {", ".join(checks) or "NULL"}), '')
                             END AS __pre
                   FROM (SELECT batch_id, row_index, source_record_id, ingested_at, is_deleted, {", ".join(values)}
                                {", " + ", ".join(errors) if errors else ""}
                         FROM _canon_in {" ".join(joins)}))"""
+    )
+    # An id repeated among a batch's rows that passed the checks (deletions included): every row after its first is
+    # a duplicate. A grouping finds the few repeated ids; a window over every row would sort the whole batch.
+    con.execute(
+        f"""UPDATE _canon_checked SET {ERRORS} = '[' || {duplicate} || ']'
+            FROM (SELECT batch_id AS __batch, "{id_field}" AS __id, min(row_index) AS __first FROM _canon_checked
+                  WHERE {ERRORS} IS NULL AND "{id_field}" IS NOT NULL GROUP BY ALL HAVING count(*) > 1) AS __repeats
+            WHERE batch_id = __batch AND "{id_field}" = __id AND row_index > __first AND {ERRORS} IS NULL"""
     )
 
 

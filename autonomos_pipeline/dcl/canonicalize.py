@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import uuid
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -15,6 +18,7 @@ from sqlalchemy import Engine, delete, select
 
 from autonomos_pipeline.dcl.canonical_sql import (
     ERRORS,
+    batch_filter,
     build_lookups,
     column_type,
     drop_stages,
@@ -137,11 +141,57 @@ def canonicalize_stream(
         _quarantine_all(con, engine, tenant_id, connection, stream, entity, due["awaiting_review"], number, result)
     if due["canonical"] and version is not None:
         mapping = {m["canonical_field"]: m for m in version.fields}
-        for batch_id in due["canonical"]:  # one raw batch at a time: memory stays flat as the input grows
-            _apply_mapping(
-                con, engine, tenant_id, connection, stream, entity, [batch_id], mapping, version.version, result
-            )
+        with _QuarantineWrites(engine) as writes:
+            for batch_id in due["canonical"]:  # one raw batch at a time: memory stays flat as the input grows
+                _apply_mapping(
+                    con, engine, tenant_id, connection, stream, entity, [batch_id], mapping, version.version, result,
+                    writes,
+                )  # fmt: skip
     return result
+
+
+class _QuarantineWrites:
+    """Writes one batch's quarantined rows to the serving store while DuckDB canonicalizes the next batch.
+
+    The write of a batch runs on a worker thread (PostgreSQL only: the serving store works there, in its own
+    process, while DuckDB works here); its ledger row is written here once the write has succeeded, before the
+    next write starts, so batches are still written and recorded in order and a failed write leaves its batch (and
+    the ones after it) without a ledger row: due again, exactly as when writing inline. At most one write is in
+    flight, so at most two batches' quarantined rows are held in memory.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self._pool = ThreadPoolExecutor(1, "quarantine") if engine.dialect.name == "postgresql" else None
+        self._pending: tuple[Future[int], Callable[[int], None]] | None = None
+
+    def submit(self, write: Callable[[], int], then: Callable[[int], None]) -> None:
+        """Run write (in the background when possible), then `then(rows written)` here once it has succeeded."""
+        self.wait()
+        if self._pool is None:
+            then(write())
+            return
+        self._pending = (self._pool.submit(write), then)
+
+    def wait(self) -> None:
+        """Finish the write in flight: its error is raised, else its follow-up runs."""
+        if self._pending is not None:
+            future, then = self._pending
+            self._pending = None
+            then(future.result())
+
+    def __enter__(self) -> _QuarantineWrites:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: Any) -> None:
+        try:
+            if exc is None:
+                self.wait()
+            elif self._pending is not None:  # an earlier batch's write may still succeed: record it, keep exc
+                with contextlib.suppress(Exception):
+                    self.wait()
+        finally:
+            if self._pool is not None:
+                self._pool.shutdown(wait=True)
 
 
 def _quarantine_all(
@@ -183,8 +233,13 @@ def _apply_mapping(
     mapping: dict[str, dict[str, Any]],
     version: int,
     result: StreamResult,
+    writes: _QuarantineWrites,
 ) -> None:
-    """Apply the mapping to the batches in DuckDB; valid rows become canonical, the others are quarantined."""
+    """Apply the mapping to the batches in DuckDB; valid rows become canonical, the others are quarantined.
+
+    The quarantined rows are read out of DuckDB in full (at most one batch's worth) so that the serving store can
+    take them while DuckDB goes on with the next batch; the ledger row follows once they are written.
+    """
     plans = plan_fields(entity, mapping)
     lookups: dict[str, pa.Table] = {}
     try:
@@ -199,17 +254,13 @@ def _apply_mapping(
                 FROM _canon_checked WHERE {ERRORS} IS NULL""",
             [str(connection.id), stream, version],
         )
-        reader = con.sql(
+        quarantined = con.sql(
             f"""SELECT c.batch_id, c.source_record_id, r.payload::VARCHAR AS raw, c.{ERRORS} AS reasons
                 FROM _canon_checked c JOIN raw_records r ON r.batch_id = c.batch_id AND r.row_index = c.row_index
-                WHERE c.{ERRORS} IS NOT NULL AND r.batch_id IN (SELECT unnest(?::VARCHAR[]))
+                WHERE c.{ERRORS} IS NOT NULL AND {batch_filter(batch_ids, "r.batch_id")}
                 ORDER BY c.batch_id, c.row_index""",
-            params=[batch_ids],
-        ).to_arrow_reader(_QUARANTINE_CHUNK)
-        try:
-            write_quarantine(engine, QuarantineTarget(tenant_id, str(connection.id), stream, entity, version), reader)
-        finally:
-            reader.close()  # a failed write leaves the result open: close it, or dropping the stages fails instead
+            params=batch_ids if len(batch_ids) == 1 else [batch_ids],
+        ).to_arrow_table()
         counts = {
             b: (int(r), int(c), int(q))
             for b, r, c, q in con.execute(
@@ -224,12 +275,20 @@ def _apply_mapping(
         ).fetchall()
     finally:
         drop_stages(con, lookups)
-    _ledger(con, batch_ids, str(connection.id), stream, entity, version, counts)
-    result.read += sum(r for r, _, _ in counts.values())
-    result.canonical += sum(c for _, c, _ in counts.values())
-    result.quarantined += sum(q for _, _, q in counts.values())
-    for reason, count in reasons:
-        result.reasons[reason] = result.reasons.get(reason, 0) + int(count)
+    target = QuarantineTarget(tenant_id, str(connection.id), stream, entity, version)
+
+    def write() -> int:
+        return write_quarantine(engine, target, quarantined.to_reader(_QUARANTINE_CHUNK))
+
+    def record(_: int) -> None:
+        _ledger(con, batch_ids, str(connection.id), stream, entity, version, counts)
+        result.read += sum(r for r, _, _ in counts.values())
+        result.canonical += sum(c for _, c, _ in counts.values())
+        result.quarantined += sum(q for _, _, q in counts.values())
+        for reason, count in reasons:
+            result.reasons[reason] = result.reasons.get(reason, 0) + int(count)
+
+    writes.submit(write, record)
 
 
 def _ledger(

@@ -31,10 +31,6 @@ class FastPath:
     helpers: tuple[tuple[str, str], ...] = ()
 
 
-def _sql_list(items: list[str]) -> str:
-    return ", ".join(f"'{item}'" for item in items)
-
-
 def _phone_path() -> FastPath:
     """International numbers written as "+", digits and single spaces: E.164 when phonenumbers finds them possible.
 
@@ -42,39 +38,56 @@ def _phone_path() -> FastPath:
     start with the region's national prefix, `is_possible_number` reduces to its length being one of the region's
     possible lengths (local-only lengths are not possible), and E.164 is "+" and the digits. Numbers that start
     with a national prefix, have an unknown code or a region without length data are left to phonenumbers itself.
+
+    Every per-code fact is one subscript of a constant list: the code's key (10, 100 or 1000 plus its value, by its
+    number of digits) indexes its possible national lengths as a bit mask and its national prefix pattern's number,
+    so a value costs a few array reads and at most one regular expression instead of long IN lists.
     """
     codes, possible, prefixes = _phone_metadata()
-    cc = "CASE " + " ".join(
-        f"WHEN left({{x_d}}, {n}) IN ({_sql_list(codes[n])}) THEN left({{x_d}}, {n})" for n in (1, 2, 3) if codes[n]
+    detect = " ".join(
+        f"WHEN {_flags({int(c) for c in codes[n]}, 10**n)}[left({{x_d}}, {n})::INTEGER + 1] = 1 "
+        f"THEN {10**n} + left({{x_d}}, {n})::INTEGER"
+        for n in (1, 2, 3)
+        if codes[n]
     )
-    by_pattern: dict[str, list[str]] = {}
-    for code, pattern in prefixes.items():
-        by_pattern.setdefault(pattern, []).append(code)
+    masks = {_code_key(code): sum(1 << n for n in lengths) for code, lengths in possible}
+    patterns = sorted(set(prefixes.values()))
+    groups = {_code_key(code): patterns.index(pattern) + 1 for code, pattern in prefixes.items()}
     prefix = " ".join(
-        f"WHEN {{x_cc}} IN ({_sql_list(sorted(group))}) THEN regexp_matches({{x_nsn}}, '^(?:{_escape(pattern)})')"
-        for pattern, group in sorted(by_pattern.items())
-    )
-    by_length: dict[int, list[str]] = {}
-    for code, lengths in possible:
-        for length in lengths:
-            by_length.setdefault(length, []).append(code)
-    is_possible = "CASE length({x_nsn}) " + " ".join(
-        f"WHEN {length} THEN {{x_cc}} IN ({_sql_list(sorted(group))})" for length, group in sorted(by_length.items())
+        f"WHEN {g} THEN regexp_matches({{x_nsn}}, '^(?:{_escape(pattern)})')" for g, pattern in enumerate(patterns, 1)
     )
     return FastPath(
         helpers=(
             ("d", "CASE WHEN regexp_full_match({x}, '\\+[0-9]+( [0-9]+)*') THEN substr(replace({x}, ' ', ''), 2) END"),
-            ("cc", cc + " END"),
-            ("nsn", "substr({x_d}, length({x_cc}) + 1)"),
+            ("k", f"CASE {detect} END"),
+            ("nsn", "substr({x_d}, CASE WHEN {x_k} < 100 THEN 2 WHEN {x_k} < 1000 THEN 3 ELSE 4 END)"),
+            ("mask", f"{_int_list(masks)}[{{x_k}}]"),
+            ("prefix", f"{_int_list(groups)}[{{x_k}}]"),
         ),
         handled=(
-            "({x_d} IS NOT NULL AND length({x_d}) BETWEEN 5 AND 15 "
-            f"AND {{x_cc}} IN ({_sql_list(sorted(c for c, _ in possible))}) AND NOT (CASE {prefix} ELSE FALSE END))"
+            "CASE WHEN {x_d} IS NOT NULL AND length({x_d}) BETWEEN 5 AND 15 AND {x_mask} IS NOT NULL "
+            f"THEN NOT (CASE {{x_prefix}} {prefix} ELSE FALSE END) ELSE FALSE END"
         ),
-        value=f"CASE WHEN {is_possible} ELSE FALSE END THEN '+' || {{x_d}} END",
+        value="CASE WHEN length({x_nsn}) < 31 AND ({x_mask} >> length({x_nsn})) & 1 = 1 THEN '+' || {x_d} END",
         reason="invalid_phone",
         message="not a possible international number",
     )
+
+
+def _code_key(code: str) -> int:
+    """A calling code's key: 10, 100 or 1000 (by its number of digits) plus its value; codes never start with 0."""
+    return 10 ** len(code) + int(code)
+
+
+def _flags(members: set[int], size: int) -> str:
+    """A constant list of size 0/1 flags: position i + 1 is 1 when i is a member."""
+    return "([" + ", ".join("1" if i in members else "0" for i in range(size)) + "])"
+
+
+def _int_list(values: dict[int, int]) -> str:
+    """A constant INTEGER list whose position i holds values[i] (NULL elsewhere), up to the largest key."""
+    items = ", ".join(str(values[i]) if i in values else "NULL" for i in range(1, max(values) + 1))
+    return f"([{items}]::INTEGER[])"
 
 
 def _escape(pattern: str) -> str:
@@ -102,14 +115,25 @@ def _phone_metadata() -> tuple[dict[int, list[str]], list[tuple[str, tuple[int, 
     return codes, possible, prefixes
 
 
-_LABEL = "[a-z0-9]([a-z0-9-]{{0,61}}[a-z0-9])?"
-#: lower-cased host of a plain ASCII host (optional http(s):// and trailing "/"), else NULL
-_HOST = (
+#: a plain ASCII host (optional http(s):// and trailing "/") without its scheme, else NULL: "://" can only be the
+#: scheme's, as the host's characters exclude ":" and "/"
+_BARE = (
     "CASE WHEN regexp_full_match({x}, '([hH][tT][tT][pP][sS]?://)?[A-Za-z0-9.-]+/?') "
-    "THEN lower(regexp_replace(regexp_replace({x}, '^[hH][tT][tT][pP][sS]?://', ''), '[.]?/?$', '')) END"
+    "THEN CASE WHEN strpos({x}, '://') > 0 THEN substr({x}, strpos({x}, '://') + 3) ELSE {x} END END"
 )
-_DOMAIN = "regexp_replace({x_host}, '^(www[.])+', '')"
-_WEBSITE = f"CASE WHEN strpos({_DOMAIN}, '.') > 0 THEN {_DOMAIN} ELSE 'www.' || {_DOMAIN} END"
+#: the host lower-cased, one trailing "/", ".", or "./" dropped
+_HOST = (
+    "lower(CASE WHEN suffix({x_bare}, '/') OR suffix({x_bare}, '.') "
+    "THEN regexp_replace({x_bare}, '[.]?/?$', '') ELSE {x_bare} END)"
+)
+#: the host without its leading "www." labels
+_APEX = "CASE WHEN prefix({x_host}, 'www.') THEN regexp_replace({x_host}, '^(www[.])+', '') ELSE {x_host} END"
+#: two or more dot-separated labels of letters, digits and inner hyphens...
+_LABELS = "regexp_full_match({x_host}, '[a-z0-9]([a-z0-9-]*[a-z0-9])?([.][a-z0-9]([a-z0-9-]*[a-z0-9])?)+')"
+#: ...each at most 63 characters long (checked apart: a bounded repetition inside the labels' regular expression
+#: makes it several times slower)
+_SHORT_LABELS = "length({x_host}) < 64 OR NOT regexp_matches({x_host}, '[a-z0-9-]{{64}}')"
+_WEBSITE = "CASE WHEN strpos({x_apex}, '.') > 0 THEN {x_apex} ELSE 'www.' || {x_apex} END"
 
 #: normaliser name -> its fast path.
 FAST_PATHS: dict[str, FastPath] = {
@@ -123,12 +147,17 @@ FAST_PATHS: dict[str, FastPath] = {
     ),
     # ISO 8601 with seconds (T or space), as exports, APIs and databases write it; naive means UTC (the default zone)
     "datetime": FastPath(
-        handled="(regexp_full_match({x}, '(19|20|21)[0-9]{{2}}-[0-9]{{2}}-[0-9]{{2}}[T ]([01][0-9]|2[0-3]):[0-5][0-9]:"
-        "[0-5][0-9]([.][0-9]{{1,6}})?(Z|[+-][0-9]{{2}}(:?[0-9]{{2}})?)?') "
-        "AND TRY_CAST(CASE WHEN regexp_matches({x}, '(Z|[+-][0-9]{{2}}(:?[0-9]{{2}})?)$') THEN {x} "
-        "ELSE {x} || '+00:00' END AS TIMESTAMPTZ) IS NOT NULL)",
-        value="TRY_CAST(CASE WHEN regexp_matches({x}, '(Z|[+-][0-9]{{2}}(:?[0-9]{{2}})?)$') THEN {x} "
-        "ELSE {x} || '+00:00' END AS TIMESTAMPTZ)",
+        helpers=(
+            (
+                "ts",
+                "CASE WHEN regexp_full_match({x}, '(19|20|21)[0-9]{{2}}-[0-9]{{2}}-[0-9]{{2}}[T ]([01][0-9]|2[0-3]):"
+                "[0-5][0-9]:[0-5][0-9]([.][0-9]{{1,6}})?(Z|[+-][0-9]{{2}}(:?[0-9]{{2}})?)?') "
+                "THEN TRY_CAST(CASE WHEN regexp_matches({x}, '(Z|[+-][0-9]{{2}}(:?[0-9]{{2}})?)$') THEN {x} "
+                "ELSE {x} || '+00:00' END AS TIMESTAMPTZ) END",
+            ),
+        ),
+        handled="{x_ts} IS NOT NULL",
+        value="{x_ts}",
     ),
     "date": FastPath(
         handled="(regexp_full_match({x}, '(19|20|21)[0-9]{{2}}-[0-9]{{2}}-[0-9]{{2}}') "
@@ -138,8 +167,10 @@ FAST_PATHS: dict[str, FastPath] = {
     # a plain ASCII host, optionally with http(s):// and a trailing "/": lower-cased, leading www. labels dropped
     "website": FastPath(
         helpers=(
+            ("bare", _BARE),
             ("host", _HOST),
-            ("domain", f"CASE WHEN regexp_full_match({{x_host}}, '{_LABEL}([.]{_LABEL})+') THEN {_WEBSITE} END"),
+            ("apex", _APEX),
+            ("domain", f"CASE WHEN {_LABELS} THEN CASE WHEN {_SHORT_LABELS} THEN {_WEBSITE} END END"),
         ),
         handled="({x_domain} IS NOT NULL AND NOT regexp_matches({x_domain}, '[.][0-9]+$') "
         "AND length({x_domain}) <= 253)",

