@@ -89,7 +89,6 @@ def platform_path(db: PgDatabase, csv_dir: Path, work: Path, rows: int, profile:
     """The platform: ingest -> first mapping (engine) -> canonicalize -> materialize, exactly the assets' calls."""
     os.environ["AUTONOMOS_DATA_DIR"] = str(work / "data")
     os.environ.pop("AUTONOMOS_REDIS_URL", None)
-    import duckdb
     from sqlalchemy import func, select
 
     from autonomos_pipeline.dcl.canonicalize import canonicalize_entity
@@ -98,6 +97,7 @@ def platform_path(db: PgDatabase, csv_dir: Path, work: Path, rows: int, profile:
     from autonomos_pipeline.dcl.mappings import ensure_first_mapping, latest_schema
     from autonomos_pipeline.dcl.serve import materialize_entity
     from autonomos_pipeline.dcl.store import Connection, MaterializedAccount, Tenant, get_engine, tenant_session
+    from autonomos_pipeline.dcl.warehouse import open_warehouse
 
     engine = get_engine(db.app_url)
     tid, cid = uuid.uuid4(), uuid.uuid4()
@@ -111,7 +111,7 @@ def platform_path(db: PgDatabase, csv_dir: Path, work: Path, rows: int, profile:
 
     stages = Stages(profile)
     stages.run("embedding model load (cold, once per process)", lambda: SentenceTransformerEmbedder().encode(["x"]))
-    con = duckdb.connect(str(work / f"tenant_{tid}.duckdb"))
+    con = open_warehouse(work / f"tenant_{tid}.duckdb")
     try:
         report = stages.run(
             "ingest (FileSource → DuckDB raw)",

@@ -19,6 +19,9 @@ class Settings(BaseSettings):
 
     environment: Literal["development", "test", "production"] = "development"
     data_dir: Path = Field(Path(".autonomos"), description="holds the SQLite serving store and DuckDB warehouses")
+    warehouse_memory_limit: str = Field(
+        "512MB", description="DuckDB memory per open tenant warehouse; beyond it DuckDB spills to disk"
+    )
 
     # serving store: SQLite by default; PostgreSQL as postgresql+psycopg2://autonomos_app@host/db
     database_url: str | None = None

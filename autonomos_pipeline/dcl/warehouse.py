@@ -10,10 +10,13 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 import duckdb
 import numpy as np
 import pyarrow as pa
+
+from autonomos_pipeline.dcl.settings import get_settings
 
 RAW_DDL = """
 CREATE TABLE IF NOT EXISTS raw_records (
@@ -40,6 +43,13 @@ CREATE TABLE IF NOT EXISTS raw_batches (
     ingested_at TIMESTAMPTZ NOT NULL
 );
 """
+
+
+def open_warehouse(path: Path | str, memory_limit: str | None = None) -> duckdb.DuckDBPyConnection:
+    """Open a tenant's DuckDB file with the configured memory limit (memory stays flat as the data grows: DuckDB
+    spills what does not fit next to the file instead of caching the whole warehouse)."""
+    limit = memory_limit or get_settings().warehouse_memory_limit
+    return duckdb.connect(str(path), config={"memory_limit": limit})
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from autonomos_pipeline.dcl.settings import get_settings
 from autonomos_pipeline.dcl.store import get_engine, tenant_session
+from autonomos_pipeline.dcl.warehouse import open_warehouse
 
 
 class ServingStoreResource(dg.ConfigurableResource):
@@ -52,7 +53,7 @@ class WarehouseResource(dg.ConfigurableResource):
         deadline = time.monotonic() + wait_seconds
         while True:
             try:
-                con = duckdb.connect(str(self.path(tenant_id)))
+                con = open_warehouse(self.path(tenant_id))
                 break
             except duckdb.IOException as exc:
                 if "lock" not in str(exc).lower() or time.monotonic() > deadline:
