@@ -11,8 +11,10 @@ from sqlalchemy.exc import DBAPIError
 
 from autonomos_pipeline.dcl import serve
 from autonomos_pipeline.dcl.store import Connection, Tenant, get_engine, tenant_session
+from tests.pipeline.canonical.test_deletions import _materialize
 from tests.pipeline.canonical.test_first_load import (
     TABLE,
+    UP_TO_CANONICAL,
     _folder,
     _serve,
     _served,
@@ -73,6 +75,11 @@ def test_a_bulk_first_load_serves_what_the_insert_path_serves(pg_store: Store, t
         partition: f"FOR VALUES IN ('{cid}')",
     }
     assert _index_count(pg_store, partition) == _index_count(pg_store, f"ma_d_{tenant.hex}") == 6, "indexes attached"
+    with get_engine(pg_store.admin_url).connect() as conn:
+        defaults = conn.execute(
+            text("SELECT count(*) FROM pg_attrdef WHERE adrelid = to_regclass(:t)"), {"t": partition}
+        ).scalar()
+    assert defaults == 0, "the load's constant defaults are gone once it is attached"
     bulk = _served(pg_store, tenant)
     assert bulk[(cid, "001A")]["description"] == 'Says "hi", twice'
     assert bulk[(cid, "001B")]["description"] == "two lines", "the normaliser folds whitespace"
@@ -118,7 +125,9 @@ def test_bulk_loaded_rows_stay_with_their_tenant(pg_store: Store, tmp_path: Path
     # nor can it load for another tenant than its session's
     with pytest.raises(DBAPIError, match="needs that tenant's session"), pg_store.app_engine.begin() as conn:
         conn.execute(text("SELECT set_config('autonomos.tenant_id', :t, true)"), {"t": str(other)})
-        conn.execute(text("SELECT serving_begin_load('account', :t, :c)"), {"t": str(mine), "c": str(cid)})
+        conn.execute(
+            text("SELECT serving_begin_load('account', :t, :c, 'filesource', now())"), {"t": str(mine), "c": str(cid)}
+        )
 
 
 @pytest.mark.usefixtures("bulk")
@@ -180,3 +189,22 @@ def test_a_reset_or_a_deleted_connection_drops_its_partition(pg_store: Store, tm
         s.delete(s.get_one(Connection, cid))
     assert set(_partitions(pg_store, tenant)) == {f"ma_d_{tenant.hex}"}
     assert _served(pg_store, tenant) == {}
+
+
+@pytest.mark.usefixtures("bulk")
+def test_the_latest_of_two_pending_versions_is_served(pg_store: Store, tmp_path: Path) -> None:
+    """Two batches not yet served hold the same records: only each record's latest version is loaded."""
+    data = tmp_path / "data"
+    tenant = make_tenant(pg_store, "Twice")
+    folder = _folder(tmp_path, "a", ACCOUNTS)
+    cid = make_connection(pg_store, tenant, config={"path": str(folder)})
+    _materialize(pg_store, data, tenant, UP_TO_CANONICAL)
+    _folder(tmp_path, "a", ACCOUNTS.replace("Globex", "Globex Two").replace("Initech,Tech", "Initech,Retail"))
+    report = _serve(pg_store, data, tenant, {str(cid): "filesource"})
+    assert (report.batches, report.upserted, report.bulk_loaded) == (2, 3, 3)
+    served = _served(pg_store, tenant)
+    assert {k[1]: (r["name"], r["industry"]) for k, r in served.items()} == {
+        "001A": ("Acme", "Tech"),
+        "001B": ("Globex Two", "Energy"),
+        "001C": ("Initech", "Retail"),
+    }

@@ -13,9 +13,10 @@ row-level security and no grant for the application role: it reaches their rows 
 policies apply. A row whose tenant has no partition (the tenant does not exist) lands in the DEFAULT partition
 <p>_orphans, whose trigger refuses it with SQLSTATE 23503 as migration 0007's parent check does.
 
-The primary key becomes (tenant_id, connection_id, id): a partitioned table's unique constraints include its
-partition keys. id stays unique on its own (a uuid5 of tenant, connection and record), and the models keep id as
-the ORM identity. SQLite keeps its plain tables.
+The primary key becomes (tenant_id, id, connection_id): a partitioned table's unique constraints include its
+partition keys, and a lookup by tenant and id still finds its row in one index probe. id stays unique on its own
+(a uuid5 of tenant, connection and record), and the models keep id as the ORM identity. SQLite keeps its plain
+tables.
 
 Revision ID: 0008
 Revises: 0007
@@ -176,7 +177,8 @@ def _functions() -> list[str]:
         END $$""",
         # a table of the serving table's columns for the connection's first load, or NULL when it has rows already
         f"""
-        CREATE FUNCTION serving_begin_load(entity text, tenant uuid, connection uuid) RETURNS text
+        CREATE FUNCTION serving_begin_load(entity text, tenant uuid, connection uuid, source_system text,
+                                           materialized_at timestamptz) RETURNS text
         LANGUAGE plpgsql SECURITY DEFINER {SEARCH_PATH} AS $$
         DECLARE
           t record;
@@ -193,6 +195,10 @@ def _functions() -> list[str]:
             RETURN NULL;
           END IF;
           EXECUTE format('CREATE TABLE %I (LIKE %I INCLUDING DEFAULTS)', t.load_table, t.parent);
+          -- the load's constant columns come from defaults, so COPY need not send and parse them for every row
+          EXECUTE format('ALTER TABLE %I ALTER tenant_id SET DEFAULT %L, ALTER connection_id SET DEFAULT %L,'
+                         ' ALTER source_system SET DEFAULT %L, ALTER materialized_at SET DEFAULT %L',
+                         t.load_table, tenant, connection, source_system, materialized_at);
           EXECUTE format('GRANT INSERT ON %I TO %I', t.load_table, session_user);
           RETURN t.load_table;
         END $$""",
@@ -213,6 +219,8 @@ def _functions() -> list[str]:
               MESSAGE = format('no load of connection %s is open in this transaction', connection);
           END IF;
           EXECUTE format('REVOKE ALL ON %I FROM %I', t.load_table, session_user);
+          EXECUTE format('ALTER TABLE %I ALTER tenant_id DROP DEFAULT, ALTER connection_id DROP DEFAULT,'
+                         ' ALTER source_system DROP DEFAULT, ALTER materialized_at DROP DEFAULT', t.load_table);
           PERFORM set_config('maintenance_work_mem', '256MB', true);
           EXECUTE format('ALTER TABLE %I ADD CONSTRAINT %I CHECK (tenant_id = %L AND connection_id = %L)',
                          t.load_table, t.load_table || '_owner', tenant, connection);
@@ -243,7 +251,7 @@ FUNCTIONS = (
     "serving_drop_load_partitions(uuid)",
     "connections_drop_serving_partitions()",
     "serving_finish_load(text, uuid, uuid)",
-    "serving_begin_load(text, uuid, uuid)",
+    "serving_begin_load(text, uuid, uuid, text, timestamptz)",
     "serving_load_target(text, uuid, uuid)",
     "serving_refuse_orphan()",
     "tenants_drop_serving_partitions()",
@@ -313,7 +321,7 @@ def upgrade() -> None:
         op.execute(f"ALTER TABLE {table} RENAME TO {table}__old")
         _rename_indexes(f"{table}__old", "__old", strip=False)
         op.execute(f"CREATE TABLE {table} (LIKE {table}__old INCLUDING DEFAULTS) PARTITION BY LIST (tenant_id)")
-        op.execute(f"ALTER TABLE {table} ADD CONSTRAINT {table}_pkey PRIMARY KEY (tenant_id, connection_id, id)")
+        op.execute(f"ALTER TABLE {table} ADD CONSTRAINT {table}_pkey PRIMARY KEY (tenant_id, id, connection_id)")
         op.execute(
             f"ALTER TABLE {table} ADD CONSTRAINT uq_{table}_identity UNIQUE (tenant_id, connection_id, {record_id})"
         )
