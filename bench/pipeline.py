@@ -138,7 +138,7 @@ def platform_path(db: PgDatabase, csv_dir: Path, work: Path, rows: int, profile:
         if canonical + quarantined != rows:
             raise RuntimeError(f"read {rows} != {canonical} canonical + {quarantined} quarantined")
         stages.run(
-            "materialize (COPY + INSERT; ON CONFLICT once the connection has rows)",
+            "materialize (bulk load into the connection's own partition; upserts once it has rows)",
             lambda: materialize_entity(con, engine, tenant, ENTITY, {str(cid): "filesource"}),
         )
     finally:
