@@ -45,12 +45,16 @@ KEPT = ("tenant", "users", "connections", "mapping_versions", "mapping_memory", 
 
 def clear_rows(session: Session, tenant_id: uuid.UUID) -> dict[str, int]:
     """Delete the tenant's pipeline rows in the session's transaction; rows deleted per table."""
+    dropped: dict[str, int] = {}
+    if session.get_bind().dialect.name == "postgresql":
+        # first, so the next first loads are bulk loads again (migration 0008); before the deletes, which would
+        # lock the tenant's partitions in the opposite order of a bulk load's
+        dropped = session.execute(select(func.serving_drop_load_partitions(tenant_id))).scalar() or {}
     counts: dict[str, int] = {}
     for model in CLEARED_TABLES:
         result = session.execute(delete(model).where(model.tenant_id == tenant_id))
-        counts[model.__tablename__] = int(getattr(result, "rowcount", 0) or 0)
-    if session.get_bind().dialect.name == "postgresql":  # the next first loads are bulk loads again (migration 0008)
-        session.execute(select(func.serving_drop_load_partitions(tenant_id)))
+        name = model.__tablename__
+        counts[name] = int(getattr(result, "rowcount", 0) or 0) + int(dropped.get(name, 0))
     return counts
 
 

@@ -309,8 +309,8 @@ def _pg_bulk_load(
     (migration 0008), all in one transaction; return the rows, or None when the connection cannot be bulk-loaded
     (it has served rows by now, or the load failed: the caller then inserts the rows the ordinary way).
 
-    Readers see none of it until the commit and never wait for it. COPY FREEZE writes the rows already frozen, as
-    the table is new in this transaction.
+    Readers see none of it until the commit; other tenants' readers never wait for it, the tenant's own only for the
+    ATTACH at the end. COPY FREEZE writes the rows already frozen, as the table is new in this transaction.
     """
     raw = engine.raw_connection()
     try:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import delete, text
@@ -208,3 +211,84 @@ def test_the_latest_of_two_pending_versions_is_served(pg_store: Store, tmp_path:
         "001B": ("Globex Two", "Energy"),
         "001C": ("Initech", "Retail"),
     }
+
+
+def _app(store: Store, tenant: uuid.UUID) -> Any:
+    """A raw connection of the application role, bound to tenant for its transactions."""
+    raw = store.app_engine.raw_connection()
+    cur = raw.cursor()
+    cur.execute("SELECT set_config('autonomos.tenant_id', %s, false)", (str(tenant),))
+    raw.commit()
+    return raw
+
+
+@pytest.mark.usefixtures("bulk")
+def test_temporary_tables_cannot_stand_in_for_partitions(pg_store: Store, tmp_path: Path) -> None:
+    """The definer functions name their relations with the schema: a session's temporary table of a partition's name
+    neither hides a partition from them nor gets another tenant's partition dropped."""
+    victim = make_tenant(pg_store, "Victim")
+    cid = make_connection(pg_store, victim, config={"path": str(_folder(tmp_path, "a", ACCOUNTS))})
+    assert _serve(pg_store, tmp_path / "data", victim, {str(cid): "filesource"}).bulk_loaded == 3
+    attacker = uuid.uuid4()
+    raw = _app(pg_store, attacker)
+    try:
+        cur = raw.cursor()
+        cur.execute(f"CREATE TEMP TABLE ma_t_{attacker.hex} (x int)")
+        cur.execute(f"CREATE TEMP TABLE ma_c_{cid.hex} () INHERITS (ma_t_{attacker.hex})")
+        cur.execute("SELECT serving_drop_load_partitions(%s)", (str(attacker),))
+        cur.execute(
+            "INSERT INTO tenants (id, name, slug, created_at) VALUES (%s, 'Attacker', %s, now())",
+            (str(attacker), f"attacker-{attacker.hex[:8]}"),
+        )
+        raw.commit()
+    finally:
+        raw.close()
+    assert f"ma_c_{cid.hex}" in _partitions(pg_store, victim), "the victim's partition is still there"
+    assert set(_partitions(pg_store, attacker)) == {f"ma_d_{attacker.hex}"}, "the new tenant got its partitions"
+
+
+@pytest.mark.usefixtures("bulk")
+def test_a_load_left_unfinished_is_replaced_and_cannot_be_finished_later(pg_store: Store, tmp_path: Path) -> None:
+    tenant = make_tenant(pg_store, "Unfinished")
+    cid = make_connection(pg_store, tenant, config={"path": str(_folder(tmp_path, "a", ACCOUNTS))})
+    raw = _app(pg_store, tenant)
+    try:
+        cur = raw.cursor()
+        cur.execute("SELECT serving_begin_load('account', %s, %s, 'filesource', now())", (str(tenant), str(cid)))
+        raw.commit()  # committed without finishing: the table stays, unattached
+        with pytest.raises(Exception, match="was begun in this transaction"):
+            cur.execute("SELECT serving_finish_load('account', %s, %s)", (str(tenant), str(cid)))
+        raw.rollback()
+    finally:
+        raw.close()
+    assert _serve(pg_store, tmp_path / "data", tenant, {str(cid): "filesource"}).bulk_loaded == 3
+    assert f"ma_c_{cid.hex}" in _partitions(pg_store, tenant)
+
+
+def test_two_bulk_loads_of_one_tenant_take_turns(pg_store: Store) -> None:
+    """Loads of two connections of one tenant queue on the tenant's partition instead of deadlocking at ATTACH."""
+    tenant = make_tenant(pg_store, "Turns")
+    first, second = make_connection(pg_store, tenant, "one"), make_connection(pg_store, tenant, "two")
+    loads = [_app(pg_store, tenant), _app(pg_store, tenant)]
+
+    def begin(raw: Any, cid: uuid.UUID) -> None:
+        raw.cursor().execute(
+            "SELECT serving_begin_load('account', %s, %s, 'filesource', now())", (str(tenant), str(cid))
+        )
+
+    def finish(raw: Any, cid: uuid.UUID) -> None:
+        raw.cursor().execute("SELECT serving_finish_load('account', %s, %s)", (str(tenant), str(cid)))
+        raw.commit()
+
+    try:
+        begin(loads[0], first)
+        with ThreadPoolExecutor(1) as pool:
+            waiting = pool.submit(lambda: (begin(loads[1], second), finish(loads[1], second)))
+            time.sleep(0.5)
+            assert not waiting.done(), "the second load waits for the first"
+            finish(loads[0], first)
+            waiting.result(timeout=30)
+    finally:
+        for raw in loads:
+            raw.close()
+    assert set(_partitions(pg_store, tenant)) == {f"ma_d_{tenant.hex}", f"ma_c_{first.hex}", f"ma_c_{second.hex}"}
