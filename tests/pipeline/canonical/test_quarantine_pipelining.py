@@ -10,17 +10,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pytest
 from sqlalchemy import func, select
 
 from autonomos_pipeline.dcl import canonicalize
 from autonomos_pipeline.dcl.canonicalize import canonicalize_entity, reconcile
-from autonomos_pipeline.dcl.ingest import ingest_connection
-from autonomos_pipeline.dcl.mappings import ensure_first_mapping, latest_schema
-from autonomos_pipeline.dcl.store import Connection, QuarantineRecord, tenant_session
+from autonomos_pipeline.dcl.store import QuarantineRecord, tenant_session
 from tests.pipeline.canonical.test_canonical_to_served import ACCOUNTS
-from tests.utils.stores import Store, make_connection, make_tenant
+from tests.utils.stores import Store
+from tests.utils.warehouses import mapped_record_batches
 
 pytestmark = pytest.mark.postgres
 
@@ -28,21 +26,8 @@ pytestmark = pytest.mark.postgres
 def test_a_failing_batch_records_the_batch_whose_write_was_in_flight(
     pg_store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    folder = tmp_path / "files"
-    folder.mkdir()
-    (folder / "accounts.csv").write_text(ACCOUNTS)  # 001C (bad revenue) and 001D (no name) are quarantined
-    engine = pg_store.app_engine
-    tenant = make_tenant(pg_store, "Pipelined")
-    cid = make_connection(pg_store, tenant, config={"path": str(folder)})
-    with tenant_session(tenant, engine) as s:
-        connection = s.get_one(Connection, cid)
-    con = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
-    report = ingest_connection(tenant_id=str(tenant), connection=connection, engine=engine, con=con, batch_size=1)
-    stream = report.streams[0].stream
-    assert len(report.streams[0].batch_ids) == 4, "one record per raw batch"
-    with tenant_session(tenant, engine) as s:
-        schema = latest_schema(s, cid, stream)
-    assert schema is not None and ensure_first_mapping(engine, str(tenant), cid, stream, schema).version is not None
+    setup = mapped_record_batches(pg_store, tmp_path, "Pipelined", ACCOUNTS)  # 001C (bad revenue), 001D (no name)
+    engine, tenant, con = setup.engine, setup.tenant, setup.con
 
     real = canonicalize.stage_input
     calls: list[int] = []

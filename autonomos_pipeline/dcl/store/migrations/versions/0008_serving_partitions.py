@@ -13,10 +13,10 @@ The functions run as the owner (SECURITY DEFINER) because the application role m
 each one checks that the caller's row-level-security tenant is the tenant it acts for, names every relation with its
 schema (a temporary relation must never stand in for one), and only the application role may execute the three it
 calls. Deleting a tenant drops its partitions; deleting a connection drops its own partition and deletes its rows
-from its tenant's DEFAULT partition only (migration 0007's DELETEs on the parents would lock every partition). The new tables carry no
-row-level security and no grant for the application role: it reaches their rows only through the parents, whose
-policies apply. A row whose tenant has no partition (the tenant does not exist) lands in the DEFAULT partition
-<p>_orphans, whose trigger refuses it with SQLSTATE 23503 as migration 0007's parent check does.
+from its tenant's DEFAULT partition only (migration 0007's DELETEs on the parents would lock every partition).
+The new tables carry no row-level security and no grant for the application role: it reaches their rows only
+through the parents, whose policies apply. A row whose tenant has no partition (the tenant does not exist) lands in
+the DEFAULT partition <p>_orphans, whose trigger refuses it with SQLSTATE 23503 as migration 0007's parent check does.
 
 The primary key becomes (tenant_id, id, connection_id): a partitioned table's unique constraints include its
 partition keys, and a lookup by tenant and id still finds its row in one index probe. id stays unique on its own
