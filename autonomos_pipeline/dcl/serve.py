@@ -363,7 +363,7 @@ def _copy_through_pipe(con: duckdb.DuckDBPyConnection, query: str, cur: Any, tab
     writer.start()
     try:
         with os.fdopen(read_end, "rb") as rows:
-            cur.copy_expert(f'COPY "{table}" ({columns}) FROM STDIN WITH (FORMAT csv, FREEZE)', rows, 1 << 20)
+            cur.copy_expert(f'COPY public."{table}" ({columns}) FROM STDIN WITH (FORMAT csv, FREEZE)', rows, 1 << 20)
     finally:
         writer.join()  # a failed COPY closed the read end: DuckDB's next write fails and the thread ends
     if errors:

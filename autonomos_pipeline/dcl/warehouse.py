@@ -45,11 +45,10 @@ CREATE TABLE IF NOT EXISTS raw_batches (
 """
 
 
-def open_warehouse(path: Path | str, memory_limit: str | None = None) -> duckdb.DuckDBPyConnection:
+def open_warehouse(path: Path | str) -> duckdb.DuckDBPyConnection:
     """Open a tenant's DuckDB file with the configured memory limit (memory stays flat as the data grows: DuckDB
     spills what does not fit next to the file instead of caching the whole warehouse)."""
-    limit = memory_limit or get_settings().warehouse_memory_limit
-    return duckdb.connect(str(path), config={"memory_limit": limit})
+    return duckdb.connect(str(path), config={"memory_limit": get_settings().warehouse_memory_limit})
 
 
 @dataclass(frozen=True)

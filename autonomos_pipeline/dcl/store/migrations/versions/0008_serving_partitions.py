@@ -43,8 +43,12 @@ SERVING = {
     "materialized_opportunities": ("mo", "opportunity_id"),
     "materialized_contacts": ("mc", "contact_id"),
 }
-ENTITIES = {"account": "materialized_accounts", "opportunity": "materialized_opportunities"}
-ENTITIES["contact"] = "materialized_contacts"
+#: entity -> its serving table
+ENTITIES = {
+    "account": "materialized_accounts",
+    "opportunity": "materialized_opportunities",
+    "contact": "materialized_contacts",
+}
 SEARCH_PATH = "SET search_path = public, pg_temp"
 CURRENT_TENANT = "NULLIF(current_setting('autonomos.tenant_id', true), '')::uuid"
 
