@@ -171,11 +171,11 @@ def _serve_pending(
         live = con.sql(_serving_sql(entity, tenant_id, source_systems, now, "NOT is_deleted"))
         for batch in live.to_arrow_reader(_CHUNK):
             rows = pa.Table.from_batches([batch])
-            _core_upsert(engine, tenant_id, table, _identity(entity), _update_columns(entity), _as_rows(rows))
+            _core_upsert(engine, tenant_id, table, _key(engine), _update_columns(entity), _as_rows(rows))
             report.upserted += rows.num_rows
     gone = con.sql(_serving_sql(entity, tenant_id, source_systems, now, "is_deleted")).to_arrow_table()
     if gone.num_rows:
-        _mark_deleted(engine, tenant_id, table, entity, _as_rows(gone))
+        _mark_deleted(engine, tenant_id, table, _as_rows(gone))
         report.deleted += gone.num_rows
 
 
@@ -189,8 +189,14 @@ def _as_rows(table: pa.Table) -> list[dict[str, Any]]:
     return rows
 
 
-def _identity(entity: str) -> list[str]:
-    return ["tenant_id", "connection_id", ID_FIELDS[entity]]
+#: The serving tables' primary key on PostgreSQL: id with the partition keys (migration 0009).
+_PG_KEY = ("id", "tenant_id", "connection_id")
+
+
+def _key(engine: Engine) -> list[str]:
+    """The serving tables' primary key (id alone on SQLite). id is the row_id of tenant, connection and record id, so
+    the key is also the record's identity."""
+    return list(_PG_KEY) if engine.dialect.name == "postgresql" else ["id"]
 
 
 _LINEAGE_UPDATE = ("connection_id", "source_system", "source_record_id", "mapping_version", "ingested_at")
@@ -221,15 +227,14 @@ def _core_upsert(
         s.execute(stmt, rows)
 
 
-def _mark_deleted(engine: Engine, tenant_id: str, table: Table, entity: str, rows: list[dict[str, Any]]) -> None:
+def _mark_deleted(engine: Engine, tenant_id: str, table: Table, rows: list[dict[str, Any]]) -> None:
     """Mark served records the source deleted; a deletion of a record never served has nothing to mark."""
-    id_field = ID_FIELDS[entity]
     stmt = (
         update(table)
         .where(
+            table.c.id == bindparam("b_id"),
             table.c.tenant_id == bindparam("b_tenant_id"),
             table.c.connection_id == bindparam("b_connection_id"),
-            table.c[id_field] == bindparam("b_record_id"),
             table.c.is_deleted.is_(False),
         )
         .values(
@@ -241,9 +246,9 @@ def _mark_deleted(engine: Engine, tenant_id: str, table: Table, entity: str, row
     )
     params = [
         {
+            "b_id": r["id"],
             "b_tenant_id": r["tenant_id"],
             "b_connection_id": r["connection_id"],
-            "b_record_id": r[id_field],
             "b_ingested_at": r["ingested_at"],
             "b_mapping_version": r["mapping_version"],
             "b_materialized_at": r["materialized_at"],
@@ -456,7 +461,7 @@ def _plain_insert(cur: DBAPICursor, insert: str, entity: str) -> bool:
 
 def _on_conflict_sql(table: Table, entity: str) -> str:
     """The ON CONFLICT clause that changes a served row only when a value differs (so re-runs change nothing)."""
-    identity = ", ".join(f'"{c}"' for c in _identity(entity))
+    identity = ", ".join(f'"{c}"' for c in _PG_KEY)
     update_cols = [*_update_columns(entity), "materialized_at"]
     compare = [c for c in update_cols if c != "materialized_at"]
     return f"""ON CONFLICT ({identity}) DO UPDATE SET

@@ -8,11 +8,15 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, text
 
 from autonomos_pipeline.dcl.store import Base
 from autonomos_pipeline.dcl.store.migrate import alembic_config
-from autonomos_pipeline.dcl.store.models import ENFORCED_BY_TRIGGERS_ON_POSTGRESQL, SERVING_PARTITION
+from autonomos_pipeline.dcl.store.models import (
+    ENFORCED_BY_TRIGGERS_ON_POSTGRESQL,
+    SERVING_PARTITION,
+    TENANT_KEY_IMPLIED_INDEXES,
+)
 from tests.utils.stores import Store
 
 #: (table, column) of the foreign keys the models mark as enforced by triggers on PostgreSQL (migration 0007)
@@ -24,11 +28,17 @@ TRIGGER_ENFORCED = {
 }
 
 
-def _diff(url: str) -> list[Any]:
+def _diff(url: str, skip_indexes: frozenset[str] = frozenset()) -> list[Any]:
     engine = create_engine(url)
     try:
         with engine.connect() as conn:
-            context = MigrationContext.configure(conn, opts={"include_name": _declared})
+            context = MigrationContext.configure(
+                conn,
+                opts={
+                    "include_name": _declared,
+                    "include_object": lambda _obj, name, type_, *_: not (type_ == "index" and name in skip_indexes),
+                },
+            )
             return list(compare_metadata(context, Base.metadata))
     finally:
         engine.dispose()
@@ -53,7 +63,7 @@ def test_sqlite_schema_matches_models(sqlite_store: Store) -> None:
 
 @pytest.mark.postgres
 def test_postgres_schema_matches_models(pg_store: Store) -> None:
-    diff = _diff(pg_store.admin_url)
+    diff = _diff(pg_store.admin_url, skip_indexes=TENANT_KEY_IMPLIED_INDEXES)
     assert [d for d in diff if _trigger_enforced_key(d) is None] == []
     assert {_trigger_enforced_key(d) for d in diff} == TRIGGER_ENFORCED, "every marked key is a trigger, not a FK"
     serving = ("materialized_accounts", "materialized_opportunities", "materialized_contacts")
@@ -64,3 +74,23 @@ def test_postgres_schema_matches_models(pg_store: Store) -> None:
 def test_autogenerate_finds_nothing_to_do_on_postgresql(pg_store: Store) -> None:
     """`alembic check` (autogenerate) on a migrated store: the trigger-enforced keys are not offered back."""
     command.check(alembic_config(pg_store.admin_url))
+
+
+@pytest.mark.postgres
+def test_postgresql_serving_keys_lead_with_what_differs(pg_store: Store) -> None:
+    """Migration 0009: each view index is the model's without tenant_id, over live rows; the key leads with id."""
+    engine = create_engine(pg_store.admin_url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(text("SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public'"))
+            found = {str(name): str(definition) for name, definition in rows}
+    finally:
+        engine.dispose()
+    for table in ("materialized_accounts", "materialized_opportunities", "materialized_contacts"):
+        assert found[f"{table}_pkey"].endswith("USING btree (id, tenant_id, connection_id)")
+        assert f"uq_{table}_identity" not in found
+        for index in Base.metadata.tables[table].indexes:
+            columns = [c.name for c in index.columns]
+            assert str(index.name) in TENANT_KEY_IMPLIED_INDEXES and columns[0] == "tenant_id"
+            expected = f"ON ONLY public.{table} USING btree ({', '.join(columns[1:])}) WHERE (is_deleted IS FALSE)"
+            assert found[str(index.name)].endswith(expected), found[str(index.name)]
