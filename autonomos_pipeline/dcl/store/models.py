@@ -182,13 +182,27 @@ class RepairProposal(TenantScoped, Base):
     decided_by: Mapped[uuid.UUID | None] = mapped_column(Uuid)
 
 
+ENFORCED_BY_TRIGGERS_ON_POSTGRESQL = "enforced_by_triggers_on_postgresql"
+"""ForeignKey.info key of the serving tables' and the quarantine's references: on PostgreSQL, statement-level triggers
+enforce them instead of a foreign key (migrations 0007 and 0010; a bulk insert then locks each parent once, not once
+per row)."""
+
+
 class QuarantineRecord(TenantScoped, Base):
     """A source record that could not become canonical, with its raw payload and the reasons."""
 
     __tablename__ = "quarantine"
     __table_args__ = (Index("ix_quarantine_stream", "tenant_id", "connection_id", "stream", "status"),)
+    tenant_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid,
+        ForeignKey("tenants.id", ondelete="CASCADE", info={ENFORCED_BY_TRIGGERS_ON_POSTGRESQL: True}),
+        index=True,
+        nullable=False,
+    )
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
-    connection_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("connections.id", ondelete="CASCADE"))
+    connection_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("connections.id", ondelete="CASCADE", info={ENFORCED_BY_TRIGGERS_ON_POSTGRESQL: True})
+    )
     stream: Mapped[str] = mapped_column(String(300))
     entity: Mapped[str | None] = mapped_column(String(32))
     batch_id: Mapped[str | None] = mapped_column(String(64))
@@ -239,10 +253,6 @@ class SharedMappingMemoryRow(Base):
 
 
 _LIVE = text("is_deleted IS FALSE")
-
-ENFORCED_BY_TRIGGERS_ON_POSTGRESQL = "enforced_by_triggers_on_postgresql"
-"""ForeignKey.info key of the serving tables' references: on PostgreSQL, statement-level triggers enforce them
-instead of a foreign key (migration 0007; a bulk insert then locks each parent once, not once per row)."""
 
 TENANT_KEY_IMPLIED_ON_POSTGRESQL = "tenant_key_implied_on_postgresql"
 """Index.info key of the views' indexes: on PostgreSQL each tenant's rows have partitions of their own (migration

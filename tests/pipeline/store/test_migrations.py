@@ -19,7 +19,7 @@ from autonomos_pipeline.dcl.store.models import (
 )
 from tests.utils.stores import Store
 
-#: (table, column) of the foreign keys the models mark as enforced by triggers on PostgreSQL (migration 0007)
+#: (table, column) of the foreign keys the models mark as enforced by triggers on PostgreSQL (migrations 0007, 0010)
 TRIGGER_ENFORCED = {
     (fk.parent.table.name, fk.parent.name)
     for table in Base.metadata.tables.values()
@@ -67,7 +67,8 @@ def test_postgres_schema_matches_models(pg_store: Store) -> None:
     assert [d for d in diff if _trigger_enforced_key(d) is None] == []
     assert {_trigger_enforced_key(d) for d in diff} == TRIGGER_ENFORCED, "every marked key is a trigger, not a FK"
     serving = ("materialized_accounts", "materialized_opportunities", "materialized_contacts")
-    assert {(t, c) for t in serving for c in ("tenant_id", "connection_id")} == TRIGGER_ENFORCED
+    referencing = (*serving, "quarantine")
+    assert {(t, c) for t in referencing for c in ("tenant_id", "connection_id")} == TRIGGER_ENFORCED
 
 
 @pytest.mark.postgres
