@@ -196,9 +196,8 @@ class QuarantineRecord(TenantScoped, Base):
     tenant_id: Mapped[uuid.UUID] = mapped_column(
         Uuid,
         ForeignKey("tenants.id", ondelete="CASCADE", info={ENFORCED_BY_TRIGGERS_ON_POSTGRESQL: True}),
-        index=True,
         nullable=False,
-    )
+    )  # no index of its own: ix_quarantine_stream leads with tenant_id
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     connection_id: Mapped[uuid.UUID] = mapped_column(
         Uuid, ForeignKey("connections.id", ondelete="CASCADE", info={ENFORCED_BY_TRIGGERS_ON_POSTGRESQL: True})
