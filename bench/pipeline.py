@@ -165,7 +165,7 @@ def _drain(con: Any, sql: str, errors: list[BaseException]) -> None:
         errors.append(exc)
 
 
-def ceiling_path(db: PgDatabase, csv_path: Path, work: Path, rows: int) -> Measured:
+def ceiling_path(db: PgDatabase, csv_path: Path, work: Path, rows: int, run: int = 1) -> Measured:
     """The ceiling: DuckDB's parallel read_csv -> its CSV writer -> a FIFO -> psycopg2 COPY into a keyed table."""
     import duckdb
 
@@ -173,7 +173,7 @@ def ceiling_path(db: PgDatabase, csv_path: Path, work: Path, rows: int) -> Measu
     con = duckdb.connect()
     columns = con.execute("DESCRIBE SELECT * FROM read_csv(?)", [str(csv_path)]).fetchall()
     ddl = ", ".join(f'"{name}" {PG_TYPES.get(kind, "text")}' for name, kind, *_ in columns)
-    fifo = work / "ceiling.fifo"
+    fifo = work / f"ceiling_{run}.fifo"
     os.mkfifo(fifo)
     errors: list[BaseException] = []
     writer = threading.Thread(
@@ -183,16 +183,16 @@ def ceiling_path(db: PgDatabase, csv_path: Path, work: Path, rows: int) -> Measu
     pg = db.connect()
     try:
         cur = pg.cursor()
-        cur.execute(f'CREATE TABLE ceiling_accounts ({ddl}, PRIMARY KEY ("Id"))')
+        cur.execute(f'CREATE TABLE ceiling_accounts_{run} ({ddl}, PRIMARY KEY ("Id"))')
         writer.start()
         with fifo.open("rb") as stream:
-            cur.copy_expert("COPY ceiling_accounts FROM STDIN WITH (FORMAT csv)", stream, size=1 << 20)
+            cur.copy_expert(f"COPY ceiling_accounts_{run} FROM STDIN WITH (FORMAT csv)", stream, size=1 << 20)
         writer.join()
         if errors:
             raise errors[0]
         pg.commit()
         elapsed = time.perf_counter() - started
-        cur.execute("SELECT count(*) FROM ceiling_accounts")
+        cur.execute(f"SELECT count(*) FROM ceiling_accounts_{run}")
         loaded = cur.fetchone()[0]
     finally:
         pg.close()
@@ -202,7 +202,7 @@ def ceiling_path(db: PgDatabase, csv_path: Path, work: Path, rows: int) -> Measu
     return Measured("ceiling: DuckDB read_csv → CSV over a FIFO → COPY (table keyed on Id)", loaded, elapsed, rss_mb())
 
 
-def dlt_path(db: PgDatabase, csv_path: Path, work: Path, rows: int) -> Measured:
+def dlt_path(db: PgDatabase, csv_path: Path, work: Path, rows: int, run: int = 1) -> Measured:
     """dlt: a resource yielding pyarrow CSV record batches, merged on Id into PostgreSQL (dlt's default format)."""
     os.environ["RUNTIME__DLTHUB_TELEMETRY"] = "false"
     os.environ["RUNTIME__LOG_LEVEL"] = "ERROR"  # one schema-hint warning per record batch otherwise
@@ -218,17 +218,17 @@ def dlt_path(db: PgDatabase, csv_path: Path, work: Path, rows: int) -> Measured:
     credentials = db.dsn.replace("@", f":{os.environ.get('PGPASSWORD', 'trust')}@", 1)
     started = time.perf_counter()
     pipeline = dlt.pipeline(
-        pipeline_name="bench_accounts",
+        pipeline_name=f"bench_accounts_{run}",
         destination=dlt.destinations.postgres(credentials=credentials),
-        dataset_name="dlt_bench",
-        pipelines_dir=str(work / "dlt"),
+        dataset_name=f"dlt_bench_{run}",
+        pipelines_dir=str(work / f"dlt_{run}"),
     )
     pipeline.run(accounts())
     elapsed = time.perf_counter() - started
     pg = db.connect()
     try:
         cur = pg.cursor()
-        cur.execute("SELECT count(*) FROM dlt_bench.accounts")
+        cur.execute(f"SELECT count(*) FROM dlt_bench_{run}.accounts")
         loaded = cur.fetchone()[0]
     finally:
         pg.close()
@@ -269,12 +269,31 @@ def stages_table(runs: list[Measured]) -> str:
     return "\n".join(lines)
 
 
+def _settle(db: PgDatabase) -> None:
+    """Before a path: vacuum and analyze what earlier paths loaded, then flush the dirty pages, so that no path pays
+    for the autovacuum or the checkpoint of the one before it."""
+    pg = db.connect()
+    try:
+        pg.autocommit = True
+        cur = pg.cursor()
+        cur.execute("VACUUM (ANALYZE)")
+        cur.execute("CHECKPOINT")
+    finally:
+        pg.close()
+
+
+def _median(runs: list[Measured]) -> Measured:
+    """The run with the median wall time (the lower middle one of an even count)."""
+    return sorted(runs, key=lambda r: r.seconds)[(len(runs) - 1) // 2]
+
+
 def main() -> None:
     """Generate the CSVs, measure each path in its own process against one throwaway database, print the tables."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, default=1_000_000, help="accounts in the main run (default 1,000,000)")
     parser.add_argument("--skip-dlt", action="store_true", help="do not run the dlt baseline")
     parser.add_argument("--profile", action="store_true", help="print a cProfile summary of each platform stage")
+    parser.add_argument("--repeat", type=int, default=1, help="runs of each path at the main size; the median is shown")
     args = parser.parse_args()
 
     from autonomos_pipeline.dcl.store import upgrade
@@ -287,28 +306,45 @@ def main() -> None:
             started = time.perf_counter()
             csvs = {n: csv_file(work, n) for n in sizes}
             main_csv = csvs[args.rows]
+            main_dir = main_csv.parent
             size_mb = main_csv.stat().st_size / 1e6
             print(f"generated {', '.join(f'{n:,}' for n in sizes)} rows in {time.perf_counter() - started:.0f} s")
-            platform_runs = []
-            for n in sizes:
-                run = in_fresh_process(platform_path, db, csvs[n].parent, work, n, args.profile)
-                print(f"platform {n:,} rows: {run.seconds:.1f} s", flush=True)
-                platform_runs.append(run)
-            ceiling = in_fresh_process(ceiling_path, db, main_csv, work, args.rows)
-            print(f"ceiling: {ceiling.seconds:.1f} s", flush=True)
-            results = [platform_runs[-1], ceiling]
+            paths: dict[str, Callable[[int], Measured]] = {
+                "platform": lambda _: in_fresh_process(platform_path, db, main_dir, work, args.rows, args.profile),
+                "ceiling": lambda run: in_fresh_process(ceiling_path, db, main_csv, work, args.rows, run),
+            }
             if not args.skip_dlt:
-                results.append(in_fresh_process(dlt_path, db, main_csv, work, args.rows))
+                paths["dlt"] = lambda run: in_fresh_process(dlt_path, db, main_csv, work, args.rows, run)
+            small = []
+            for n in sizes[:-1]:
+                _settle(db)
+                small.append(in_fresh_process(platform_path, db, csvs[n].parent, work, n, args.profile))
+                print(f"platform {n:,} rows: {small[-1].seconds:.1f} s", flush=True)
+            measured: dict[str, list[Measured]] = {name: [] for name in paths}
+            for run in range(1, args.repeat + 1):  # the paths take turns: a slow spell of the machine hits each
+                for name, measure in paths.items():
+                    _settle(db)
+                    measured[name].append(measure(run))
+                    print(f"{name} {args.rows:,} rows, run {run}: {measured[name][-1].seconds:.1f} s", flush=True)
             pg = db.connect()
             version = pg.server_version
             pg.close()
         print(
             f"\n{args.rows:,} rows, {size_mb:.0f} MB CSV, {os.cpu_count()} CPUs, PostgreSQL {version // 10000}."
-            f"{version % 10000}, each path in its own process\n"
+            f"{version % 10000}, each path in its own process"
+            + (f", median of {args.repeat} runs each" if args.repeat > 1 else "")
+            + "\n"
         )
-        print(results_table(results, ceiling))
+        results = [_median(measured[name]) for name in paths]
+        print(results_table(results, results[1]))
+        if args.repeat > 1:
+            spread = ", ".join(
+                f"{name} {min(r.seconds for r in runs):.1f}-{max(r.seconds for r in runs):.1f} s"
+                for name, runs in measured.items()
+            )
+            print(f"\nRange over the runs: {spread}")
         print("\nPlatform stages (the embedding model loads once per process; the total leaves it out)\n")
-        print(stages_table(platform_runs))
+        print(stages_table([*small, results[0]]))
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
