@@ -255,12 +255,12 @@ _LIVE = text("is_deleted IS FALSE")
 
 TENANT_KEY_IMPLIED_ON_POSTGRESQL = "tenant_key_implied_on_postgresql"
 """Index.info key of the views' indexes: on PostgreSQL each tenant's rows have partitions of their own (migration
-0008), so these indexes leave out the leading tenant_id there (migration 0009): a sort whose first key is the same
-in every row cannot use abbreviated keys, and building the indexes of a bulk load took about a third longer."""
+0008), so there these indexes put tenant_id last (migration 0009): a sort whose first key is the same in every row
+cannot use abbreviated keys. tenant_id stays in them, so that counting a tenant's rows is an index-only scan."""
 
 
 def _view_index(name: str, *columns: str) -> Index:
-    """A views' index over live rows: tenant_id and columns (columns alone on PostgreSQL, see above)."""
+    """A views' index over live rows: tenant_id, then columns (columns, then tenant_id on PostgreSQL, see above)."""
     return Index(
         name,
         "tenant_id",
@@ -389,7 +389,7 @@ TENANT_KEY_IMPLIED_INDEXES: frozenset[str] = frozenset(
     for index in table.indexes
     if index.info.get(TENANT_KEY_IMPLIED_ON_POSTGRESQL)
 )
-"""Names of the indexes PostgreSQL builds without their leading tenant_id (migration 0009)."""
+"""Names of the indexes PostgreSQL builds with tenant_id last (migration 0009)."""
 
 SERVING_PARTITION = re.compile(r"^m[aoc]_(?:[tdc]_[0-9a-f]{32}|orphans)$")
 """Names of the serving tables' partitions on PostgreSQL (migration 0008): tables the models do not declare."""

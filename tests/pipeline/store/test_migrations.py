@@ -79,7 +79,7 @@ def test_autogenerate_finds_nothing_to_do_on_postgresql(pg_store: Store) -> None
 
 @pytest.mark.postgres
 def test_postgresql_serving_keys_lead_with_what_differs(pg_store: Store) -> None:
-    """Migration 0009: each view index is the model's without tenant_id, over live rows; the key leads with id."""
+    """Migration 0009: each view index is the model's with tenant_id last, over live rows; the key leads with id."""
     engine = create_engine(pg_store.admin_url)
     try:
         with engine.connect() as conn:
@@ -93,5 +93,6 @@ def test_postgresql_serving_keys_lead_with_what_differs(pg_store: Store) -> None
         for index in Base.metadata.tables[table].indexes:
             columns = [c.name for c in index.columns]
             assert str(index.name) in TENANT_KEY_IMPLIED_INDEXES and columns[0] == "tenant_id"
-            expected = f"ON ONLY public.{table} USING btree ({', '.join(columns[1:])}) WHERE (is_deleted IS FALSE)"
+            keys = ", ".join([*columns[1:], "tenant_id"])
+            expected = f"ON ONLY public.{table} USING btree ({keys}) WHERE (is_deleted IS FALSE)"
             assert found[str(index.name)].endswith(expected), found[str(index.name)]

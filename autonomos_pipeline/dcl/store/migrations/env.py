@@ -20,7 +20,7 @@ target_metadata = Base.metadata
 
 def _include_object(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
     """Autogenerate on PostgreSQL leaves alone the foreign keys migration 0007 replaced with triggers, the serving
-    tables' partitions (migration 0008) and the view indexes built there without their leading tenant_id (0009)."""
+    tables' partitions (migration 0008) and the view indexes built there with tenant_id last (0009)."""
     if type_ == "table" and reflected and name is not None and SERVING_PARTITION.match(name):
         return False
     on_postgresql = context.get_bind().dialect.name == "postgresql"

@@ -1,4 +1,4 @@
-"""serving tables: no identity constraint beside the key, and (PostgreSQL) no constant tenant key in their indexes
+"""serving tables: no identity constraint beside the key, and (PostgreSQL) the constant tenant_id last in indexes
 
 The identity constraint (tenant_id, connection_id, record id) repeated the primary key: a row's id is the uuid5 of
 its tenant, connection and record id (serve.row_id), so one row per source record is already what the key keeps.
@@ -7,9 +7,10 @@ Upserts and deletion marks now find rows by the key, and a bulk load builds one 
 On PostgreSQL each tenant's rows live in partitions of their own (migration 0008), where tenant_id is the same in
 every row. Leading an index with it made every sort of an index build compare it first and kept the sort from using
 abbreviated keys of the column that differs: the key is now (id, tenant_id, connection_id) (a partitioned table's key
-must hold its partition keys) and the views' indexes are those of the models without tenant_id
-(models.TENANT_KEY_IMPLIED_ON_POSTGRESQL). A tenant's queries reach only its partitions, where they use them alike.
-SQLite keeps tenant-led indexes: its tables hold every tenant's rows.
+must hold its partition keys) and the views' indexes put tenant_id last (models.TENANT_KEY_IMPLIED_ON_POSTGRESQL).
+It stays in them so that a count of a tenant's rows (the tenant filter and the row-level-security policy) is still an
+index-only scan; deduplication keeps the indexes of repeated values small. A tenant's queries reach only its
+partitions, where they use the indexes alike. SQLite keeps tenant-led indexes: its tables hold every tenant's rows.
 
 Revision ID: 0009
 Revises: 0008
@@ -65,12 +66,12 @@ def _rebuild(table: str, key: str, indexes: dict[str, tuple[str, ...]], tenant_l
     op.execute(f"ALTER TABLE {table} ADD CONSTRAINT {table}_pkey PRIMARY KEY ({key})")
     for name, columns in indexes.items():
         op.execute(f"DROP INDEX {name}")
-        keys = ("tenant_id", *columns) if tenant_led else columns
+        keys = ("tenant_id", *columns) if tenant_led else (*columns, "tenant_id")
         op.execute(f"CREATE INDEX {name} ON {table} ({', '.join(keys)}) WHERE {LIVE}")
 
 
 def upgrade() -> None:
-    """Drop the identity constraints; on PostgreSQL, key and view indexes without the leading tenant_id."""
+    """Drop the identity constraints; on PostgreSQL, key and view indexes with tenant_id after what differs."""
     postgresql = op.get_bind().dialect.name == "postgresql"
     for table, (_, indexes) in SERVING.items():
         if postgresql:
