@@ -33,9 +33,10 @@ _ENTITY_BY_NAME = {
 
 
 def mapping_engine(engine: Engine | None = None, event_sink: Any = None) -> Any:
-    """A mapping engine whose memory is Pinecone when configured, else the serving store (model loads once)."""
+    """A pipeline mapping engine: memory in Pinecone when configured, else the serving store; the model loads once per
+    process and the canonical fields' embeddings are kept under the data dir for later runs."""
     from autonomos_pipeline.dcl.llm import build_advisor
-    from autonomos_pipeline.dcl.mapping import MappingEngine
+    from autonomos_pipeline.dcl.mapping import MappingEngine, SentenceTransformerEmbedder
     from autonomos_pipeline.dcl.memory_pinecone import PineconeMemory
     from autonomos_pipeline.dcl.memory_store import StoreMemory
     from autonomos_pipeline.dcl.settings import get_settings
@@ -45,6 +46,7 @@ def mapping_engine(engine: Engine | None = None, event_sink: Any = None) -> Any:
         engine, share_across_tenants=settings.share_memory_across_tenants
     )
     return MappingEngine(
+        embedder=SentenceTransformerEmbedder(keep_constants=True),  # later runs read the canonical embeddings
         memory=memory,
         advisor=build_advisor(settings),
         event_sink=event_sink,

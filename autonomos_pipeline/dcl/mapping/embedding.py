@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
+import tempfile
 import threading
 from pathlib import Path
 from typing import Any
@@ -51,9 +53,12 @@ def _load(path: Path) -> Any:
 class SentenceTransformerEmbedder:
     """Embeds texts with the packaged all-MiniLM-L6-v2 model; rows are L2-normalised."""
 
-    def __init__(self, path: Path | None = None, batch_size: int = 64) -> None:
+    def __init__(self, path: Path | None = None, batch_size: int = 64, *, keep_constants: bool = False) -> None:
+        """keep_constants: encode_constant may write what it computed under the data dir (the pipeline's engines;
+        the API's read-only suggestions only read what is there)."""
         self._path = path
         self._batch_size = batch_size
+        self._keep_constants = keep_constants
 
     @property
     def cache_key(self) -> str:
@@ -73,3 +78,42 @@ class SentenceTransformerEmbedder:
             convert_to_numpy=True,
         )
         return np.asarray(vectors, dtype=np.float32)
+
+    def encode_constant(self, texts: list[str]) -> np.ndarray:
+        """encode() for texts that are the same in every run (the canonical model's aliases and descriptions): the
+        rows are kept under the data dir, keyed by the model's files and the texts, so only a deployment's first
+        pipeline process computes them (about 0.7 s for an entity's 400 aliases) and a changed model or text is
+        computed anew. Only an embedder made with keep_constants writes them.
+        """
+        from autonomos_pipeline.dcl.settings import get_settings
+
+        path = get_settings().data_dir / "cache" / "embeddings" / f"{self._digest(texts)}.npy"
+        try:
+            cached = np.load(path, allow_pickle=False)
+            if cached.shape == (len(texts), 384) and cached.dtype == np.float32:
+                return np.asarray(cached)
+        except (OSError, ValueError):
+            pass  # not computed yet, or unreadable: compute it
+        vectors = self.encode(texts)
+        if not self._keep_constants:
+            return vectors
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".npy", delete=False) as out:
+                np.save(out, vectors, allow_pickle=False)
+            Path(out.name).replace(path)  # whole or not at all, also when two processes race
+        except OSError as exc:
+            logger.warning("could not keep embeddings in %s: %s", path.parent, exc)
+        return vectors
+
+    def _digest(self, texts: list[str]) -> str:
+        """The cache key of texts: the model folder's files (name, size, modification time) and the texts."""
+        folder = self._path or model_path()
+        digest = hashlib.sha256(str(folder).encode())
+        for file in sorted(folder.rglob("*")):
+            if file.is_file():
+                stat = file.stat()
+                digest.update(f"\x1f{file.relative_to(folder)}\x1f{stat.st_size}\x1f{stat.st_mtime_ns}".encode())
+        for text in texts:
+            digest.update(b"\x1e" + text.encode())
+        return digest.hexdigest()

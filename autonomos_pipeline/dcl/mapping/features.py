@@ -63,7 +63,8 @@ def canonical_vectors(embedder: Embedder, entity: str) -> CanonicalVectors:
     names = canonical_fields(entity)
     table = aliases(entity)
     texts = [a for f in names for a in table[f]]
-    vectors = embedder.encode(texts + [description_text(entity, f) for f in names])
+    encode = getattr(embedder, "encode_constant", embedder.encode)  # kept across processes where it can be
+    vectors = encode(texts + [description_text(entity, f) for f in names])
     per_field: list[np.ndarray] = []
     start = 0
     for f in names:
