@@ -270,8 +270,9 @@ def stages_table(runs: list[Measured]) -> str:
 
 
 def _settle(db: PgDatabase) -> None:
-    """Before a path: vacuum and analyze what earlier paths loaded, then flush the dirty pages, so that no path pays
-    for the autovacuum or the checkpoint of the one before it."""
+    """Before a path: vacuum and analyze what earlier paths loaded, then flush the server's dirty pages and the
+    machine's (dlt leaves about a gigabyte of load files), so that no path pays for the autovacuum, checkpoint or
+    writeback of the one before it."""
     pg = db.connect()
     try:
         pg.autocommit = True
@@ -280,6 +281,7 @@ def _settle(db: PgDatabase) -> None:
         cur.execute("CHECKPOINT")
     finally:
         pg.close()
+    os.sync()
 
 
 def _median(runs: list[Measured]) -> Measured:
