@@ -16,6 +16,7 @@ logger = logging.getLogger(__name__)
 
 _LOCK = threading.Lock()
 _MODELS: dict[str, Any] = {}
+_DIM = 384  # all-MiniLM-L6-v2's embedding size
 
 
 def model_path() -> Path:
@@ -68,7 +69,7 @@ class SentenceTransformerEmbedder:
     def encode(self, texts: list[str]) -> np.ndarray:
         """Return one L2-normalised float32 row per text."""
         if not texts:
-            return np.zeros((0, 384), dtype=np.float32)
+            return np.zeros((0, _DIM), dtype=np.float32)
         model = _load(self._path or model_path())
         vectors = model.encode(
             texts,
@@ -87,23 +88,16 @@ class SentenceTransformerEmbedder:
         """
         from autonomos_pipeline.dcl.settings import get_settings
 
-        path = get_settings().data_dir / "cache" / "embeddings" / f"{self._digest(texts)}.npy"
+        path = get_settings().data_dir / "cache" / "embeddings" / f"{self._digest(texts)}.f32"
+        expected = len(texts) * _DIM * 4
         try:
-            cached = np.load(path, allow_pickle=False)
-            if cached.shape == (len(texts), 384) and cached.dtype == np.float32:
-                return np.asarray(cached)
+            if path.stat().st_size == expected:  # raw float32 rows: only the size is trusted, and it is known
+                return np.fromfile(path, dtype="<f4").reshape(len(texts), _DIM)
         except (OSError, ValueError):
             pass  # not computed yet, or unreadable: compute it
         vectors = self.encode(texts)
-        if not self._keep_constants:
-            return vectors
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".npy", delete=False) as out:
-                np.save(out, vectors, allow_pickle=False)
-            Path(out.name).replace(path)  # whole or not at all, also when two processes race
-        except OSError as exc:
-            logger.warning("could not keep embeddings in %s: %s", path.parent, exc)
+        if self._keep_constants:
+            _keep(path, vectors)
         return vectors
 
     def _digest(self, texts: list[str]) -> str:
@@ -117,3 +111,23 @@ class SentenceTransformerEmbedder:
         for text in texts:
             digest.update(b"\x1e" + text.encode())
         return digest.hexdigest()
+
+
+def _keep(path: Path, vectors: np.ndarray) -> None:
+    """Write the rows to path whole or not at all (also when two processes race); a failure only logs."""
+    temporary: Path | None = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".tmp", delete=False) as out:
+            temporary = Path(out.name)
+            out.write(np.ascontiguousarray(vectors, dtype="<f4").tobytes())
+            out.flush()
+            os.fsync(out.fileno())
+        temporary.chmod(0o644)  # other users' processes of the deployment may read it
+        temporary.replace(path)
+        temporary = None
+    except OSError as exc:
+        logger.warning("could not keep embeddings in %s: %s", path.parent, exc)
+    finally:
+        if temporary is not None:
+            temporary.unlink(missing_ok=True)

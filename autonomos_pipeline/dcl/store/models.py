@@ -276,7 +276,8 @@ class MaterializedBase(TenantScoped):
 
     Indexes are few on purpose (each one costs every bulk upsert): the primary key and the views' partial indexes
     over live rows serve every query. id is the uuid5 of tenant, connection and record id (serve.row_id), so the key
-    also keeps one row per source record; migration 0009 dropped the identity constraint that repeated it.
+    also keeps one row per source record; migration 0009 dropped the identity constraint that repeated it, and the
+    connection index finds a connection's rows (has it any served rows yet? its deletion) without it.
     The references to the tenant and the connection are foreign keys on SQLite and triggers on PostgreSQL.
     """
 
@@ -304,6 +305,7 @@ class MaterializedAccount(MaterializedBase, Base):
 
     __tablename__ = "materialized_accounts"
     __table_args__ = (
+        Index("ix_accounts_connection", "connection_id", "tenant_id"),
         _view_index("ix_accounts_live_industry", "industry"),
         _view_index("ix_accounts_live_owner_id", "owner_id"),
         _view_index("ix_accounts_live_updated_at_id", "updated_at", "id"),
@@ -330,6 +332,7 @@ class MaterializedOpportunity(MaterializedBase, Base):
 
     __tablename__ = "materialized_opportunities"
     __table_args__ = (
+        Index("ix_opportunities_connection", "connection_id", "tenant_id"),
         _view_index("ix_opportunities_live_stage", "stage"),
         _view_index("ix_opportunities_live_status", "status"),
         _view_index("ix_opportunities_live_owner_id", "owner_id"),
@@ -355,6 +358,7 @@ class MaterializedContact(MaterializedBase, Base):
 
     __tablename__ = "materialized_contacts"
     __table_args__ = (
+        Index("ix_contacts_connection", "connection_id", "tenant_id"),
         _view_index("ix_contacts_live_owner_id", "owner_id"),
         _view_index("ix_contacts_live_updated_at_id", "updated_at", "id"),
         _view_index("ix_contacts_live_last_name_id", "last_name", "id"),

@@ -78,7 +78,7 @@ def test_a_bulk_first_load_serves_what_the_insert_path_serves(pg_store: Store, t
         partition: f"FOR VALUES IN ('{cid}')",
     }
     served_indexes = _index_count(pg_store, "materialized_accounts")
-    assert served_indexes == 5, "the key and the views' four indexes"
+    assert served_indexes == 6, "the key, the connection's index and the views' four"
     assert _index_count(pg_store, partition) == _index_count(pg_store, f"ma_d_{tenant.hex}") == served_indexes
     with get_engine(pg_store.admin_url).connect() as conn:
         defaults = conn.execute(

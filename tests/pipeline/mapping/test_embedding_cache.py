@@ -18,7 +18,7 @@ TEXTS = ["annual revenue", "billing country", "Account Name"]
 
 
 def _cached_files() -> list[Path]:
-    return sorted((get_settings().data_dir / "cache" / "embeddings").glob("*.npy"))
+    return sorted((get_settings().data_dir / "cache" / "embeddings").glob("*"))
 
 
 def _refusing(embedder: SentenceTransformerEmbedder, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -60,12 +60,20 @@ def test_an_unreadable_cache_file_is_computed_again(
 ) -> None:
     expected = keeper.encode_constant(TEXTS)
     (cached,) = _cached_files()
-    cached.write_bytes(b"not an array")
-    assert np.array_equal(keeper.encode_constant(TEXTS), expected)
-    np.save(cached, np.zeros((1, 384), dtype=np.float32))  # the wrong shape: written for other texts
-    assert np.array_equal(keeper.encode_constant(TEXTS), expected)
+    for broken in (b"", b"not an array", expected.tobytes()[:-4], expected.tobytes() + b"more"):
+        cached.write_bytes(broken)  # empty (a crash), garbage, truncated, too long
+        assert np.array_equal(keeper.encode_constant(TEXTS), expected)
     _refusing(keeper, monkeypatch)
     assert np.array_equal(keeper.encode_constant(TEXTS), expected), "rewritten whole"
+
+
+def test_a_failed_write_leaves_no_file(keeper: SentenceTransformerEmbedder, monkeypatch: pytest.MonkeyPatch) -> None:
+    def full(*_: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("os.fsync", full)
+    assert np.array_equal(keeper.encode_constant(TEXTS), keeper.encode(TEXTS)), "the rows all the same"
+    assert _cached_files() == []
 
 
 def test_a_read_only_embedder_writes_nothing(embedder: SentenceTransformerEmbedder) -> None:
