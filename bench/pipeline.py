@@ -271,8 +271,8 @@ def stages_table(runs: list[Measured]) -> str:
 
 def _settle(db: PgDatabase) -> None:
     """Before a path: vacuum and analyze what earlier paths loaded, then flush the server's dirty pages and the
-    machine's (dlt leaves about a gigabyte of load files), so that no path pays for the autovacuum, checkpoint or
-    writeback of the one before it."""
+    machine's (dlt leaves its load files behind), so that no path pays for the autovacuum, checkpoint or writeback
+    of the one before it."""
     pg = db.connect()
     try:
         pg.autocommit = True

@@ -7,10 +7,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection as DBConnection
+from sqlalchemy import Engine, func, select
 
 from autonomos_pipeline.dcl.secrets import encrypt_secrets
 from autonomos_pipeline.dcl.store import Connection, Tenant, get_engine, tenant_session
+from autonomos_pipeline.dcl.store.db import TENANT_SETTING
 
 
 @dataclass(frozen=True)
@@ -56,3 +58,8 @@ def make_connection(
             )
         )
     return cid
+
+
+def bind_tenant(conn: DBConnection, tenant_id: uuid.UUID) -> None:
+    """Set the row-level-security tenant for conn's transaction, as the platform's sessions do."""
+    conn.execute(select(func.set_config(TENANT_SETTING, str(tenant_id), True)))

@@ -16,8 +16,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from autonomos_pipeline.dcl.store import Connection, QuarantineRecord, get_engine, tenant_session
 from autonomos_pipeline.dcl.store.migrate import alembic_config
 from tests.conftest import APP_ROLE, migrated_store, temp_database
-from tests.pipeline.store.test_serving_references import _bind
-from tests.utils.stores import Store, make_connection, make_tenant
+from tests.utils.stores import Store, bind_tenant, make_connection, make_tenant
 
 pytestmark = pytest.mark.postgres
 
@@ -114,16 +113,16 @@ def test_a_connection_delete_waits_for_an_uncommitted_quarantine_write(pg_store:
     cid = make_connection(pg_store, tid)
     engine = pg_store.app_engine
     with engine.connect() as writer, engine.connect() as deleter:
-        _bind(writer, tid)
+        bind_tenant(writer, tid)
         writer.execute(insert(QuarantineRecord), [_row(tid, cid)])
-        _bind(deleter, tid)
+        bind_tenant(deleter, tid)
         deleter.execute(text("SET LOCAL lock_timeout = '300ms'"))
         with pytest.raises(OperationalError) as err:
             deleter.execute(delete(Connection).where(Connection.id == cid))
         assert _sqlstate(err.value) == "55P03", "lock_not_available: the delete waited for the write"
         deleter.rollback()
         writer.commit()
-        _bind(deleter, tid)
+        bind_tenant(deleter, tid)
         assert deleter.execute(delete(Connection).where(Connection.id == cid)).rowcount == 1
         deleter.commit()
     assert _count(get_engine(pg_store.admin_url), "connection_id", cid) == 0

@@ -13,15 +13,13 @@ from typing import Any
 
 import pytest
 from alembic import command
-from sqlalchemy import Connection as DBConnection
-from sqlalchemy import Engine, delete, func, insert, inspect, select, text, update
+from sqlalchemy import Engine, delete, insert, inspect, text, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from autonomos_pipeline.dcl.store import MATERIALIZED_MODELS, Connection, get_engine, tenant_session
-from autonomos_pipeline.dcl.store.db import TENANT_SETTING
 from autonomos_pipeline.dcl.store.migrate import alembic_config
 from tests.conftest import APP_ROLE, migrated_store, temp_database
-from tests.utils.stores import Store, make_connection, make_tenant
+from tests.utils.stores import Store, bind_tenant, make_connection, make_tenant
 
 pytestmark = pytest.mark.postgres
 
@@ -62,11 +60,6 @@ def _counts(engine: Engine, column: str, value: uuid.UUID) -> dict[str, int]:
             t: int(conn.execute(text(f"SELECT count(*) FROM {t} WHERE {column} = :v"), {"v": str(value)}).scalar_one())
             for t in SERVING_TABLES
         }
-
-
-def _bind(conn: DBConnection, tenant_id: uuid.UUID) -> None:
-    """Set the row-level-security tenant for conn's transaction, as the platform's sessions do."""
-    conn.execute(select(func.set_config(TENANT_SETTING, str(tenant_id), True)))
 
 
 def _sqlstate(err: DBAPIError) -> str:
@@ -140,9 +133,9 @@ def test_a_connection_delete_waits_for_an_uncommitted_insert_referencing_it(pg_s
     cid = make_connection(pg_store, tid)
     engine = pg_store.app_engine
     with engine.connect() as inserter, engine.connect() as deleter:
-        _bind(inserter, tid)
+        bind_tenant(inserter, tid)
         inserter.execute(insert(MATERIALIZED_MODELS["account"]), [_row("account", tid, cid)])
-        _bind(deleter, tid)
+        bind_tenant(deleter, tid)
         deleter.execute(text("SET LOCAL lock_timeout = '300ms'"))
         with pytest.raises(OperationalError) as err:
             deleter.execute(delete(Connection).where(Connection.id == cid))
@@ -150,7 +143,7 @@ def test_a_connection_delete_waits_for_an_uncommitted_insert_referencing_it(pg_s
         deleter.rollback()
 
         inserter.commit()
-        _bind(deleter, tid)
+        bind_tenant(deleter, tid)
         assert deleter.execute(delete(Connection).where(Connection.id == cid)).rowcount == 1
         deleter.commit()
     assert _counts(get_engine(pg_store.admin_url), "connection_id", cid)["materialized_accounts"] == 0
@@ -174,9 +167,9 @@ def test_an_insert_waits_for_an_uncommitted_delete_of_its_connection_then_fails(
     cid = make_connection(pg_store, tid)
     engine = pg_store.app_engine
     with engine.connect() as deleter, engine.connect() as inserter, ThreadPoolExecutor(1) as pool:
-        _bind(deleter, tid)
+        bind_tenant(deleter, tid)
         deleter.execute(delete(Connection).where(Connection.id == cid))
-        _bind(inserter, tid)
+        bind_tenant(inserter, tid)
         pending = pool.submit(inserter.execute, insert(MATERIALIZED_MODELS["account"]), [_row("account", tid, cid)])
         _wait_for_a_lock_wait(pg_store)
         assert not pending.done()
@@ -253,7 +246,7 @@ def test_downgrade_then_upgrade_round_trips(fresh_pg_store: Store) -> None:
     assert _schema(store) == (0, HEAD_TRIGGERS)
     assert "is not present in table" in _orphan_message(store, tid), "the triggers are back"
     with store.app_engine.begin() as conn:
-        _bind(conn, tid)
+        bind_tenant(conn, tid)
         conn.execute(delete(Connection).where(Connection.id == cid))
     assert _counts(get_engine(store.admin_url), "tenant_id", tid) == dict.fromkeys(SERVING_TABLES, 0)
 

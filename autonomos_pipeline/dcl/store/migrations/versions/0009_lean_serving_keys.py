@@ -72,12 +72,9 @@ def _rebuild(table: str, key: str, indexes: dict[str, tuple[str, ...]], tenant_l
         op.execute(f"CREATE INDEX {name} ON {table} ({', '.join(keys)}) WHERE {LIVE}")
 
 
-#: serving table -> its connection index
-CONNECTION_INDEXES = {
-    "materialized_accounts": "ix_accounts_connection",
-    "materialized_opportunities": "ix_opportunities_connection",
-    "materialized_contacts": "ix_contacts_connection",
-}
+def _connection_index(table: str) -> str:
+    """The name of a serving table's connection index (ix_accounts_connection for materialized_accounts)."""
+    return f"ix_{table.removeprefix('materialized_')}_connection"
 
 
 def upgrade() -> None:
@@ -85,7 +82,7 @@ def upgrade() -> None:
     after what differs."""
     postgresql = op.get_bind().dialect.name == "postgresql"
     for table, (_, indexes) in SERVING.items():
-        op.create_index(CONNECTION_INDEXES[table], table, ["connection_id", "tenant_id"])
+        op.create_index(_connection_index(table), table, ["connection_id", "tenant_id"])
         if postgresql:
             op.execute(f"ALTER TABLE {table} DROP CONSTRAINT uq_{table}_identity")
             _rebuild(table, "id, tenant_id, connection_id", indexes, tenant_led=False)
@@ -99,7 +96,7 @@ def downgrade() -> None:
     indexes."""
     postgresql = op.get_bind().dialect.name == "postgresql"
     for table, (record_id, indexes) in SERVING.items():
-        op.drop_index(CONNECTION_INDEXES[table], table_name=table)
+        op.drop_index(_connection_index(table), table_name=table)
         if postgresql:
             _rebuild(table, "tenant_id, id, connection_id", indexes, tenant_led=True)
             op.execute(
