@@ -12,6 +12,7 @@ import duckdb
 from sqlalchemy import Engine, delete, select
 
 from autonomos_pipeline.dcl.events import publish
+from autonomos_pipeline.dcl.read_ahead import read_ahead
 from autonomos_pipeline.dcl.secrets import decrypt_secrets
 from autonomos_pipeline.dcl.store import (
     Connection,
@@ -184,26 +185,28 @@ def _ingest_stream(
     cursor = _load_cursor(engine, tenant_id, connection.id, stream)
     id_column = schema.primary_key[0] if schema.primary_key else None
     now = datetime.now(UTC)
-    for seq, batch in enumerate(connector.read(stream, cursor, batch_size=batch_size)):
-        batch_id = batch_id_for(str(connection.id), stream, cursor, seq)
-        column = id_column if id_column and id_column in batch.table.column_names else None
-        written = write_batch(
-            con,
-            batch_id=batch_id,
-            connection_id=str(connection.id),
-            stream=stream,
-            table=batch.table,
-            id_column=column,
-            deleted_ids=batch.deleted_ids,
-            fingerprint=schema.fingerprint,
-            cursor_before=cursor,
-            cursor_after=batch.cursor,
-            error_count=len(batch.errors),
-            ingested_at=now,
-        )
-        _commit_batch(engine, tenant_id, connection.id, batch, batch_id, None)
-        report.rows += written.rows
-        report.deleted += written.deleted
-        report.errors += len(batch.errors)
-        report.batch_ids.append(batch_id)
+    # the connector reads and parses the next batch while the warehouse writes this one
+    with read_ahead(connector.read(stream, cursor, batch_size=batch_size), "autonomos-read") as batches:
+        for seq, batch in enumerate(batches):
+            batch_id = batch_id_for(str(connection.id), stream, cursor, seq)
+            column = id_column if id_column and id_column in batch.table.column_names else None
+            written = write_batch(
+                con,
+                batch_id=batch_id,
+                connection_id=str(connection.id),
+                stream=stream,
+                table=batch.table,
+                id_column=column,
+                deleted_ids=batch.deleted_ids,
+                fingerprint=schema.fingerprint,
+                cursor_before=cursor,
+                cursor_after=batch.cursor,
+                error_count=len(batch.errors),
+                ingested_at=now,
+            )
+            _commit_batch(engine, tenant_id, connection.id, batch, batch_id, None)
+            report.rows += written.rows
+            report.deleted += written.deleted
+            report.errors += len(batch.errors)
+            report.batch_ids.append(batch_id)
     return report

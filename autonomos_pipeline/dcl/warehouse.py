@@ -47,8 +47,11 @@ CREATE TABLE IF NOT EXISTS raw_batches (
 
 def open_warehouse(path: Path | str) -> duckdb.DuckDBPyConnection:
     """Open a tenant's DuckDB file with the configured memory limit (memory stays flat as the data grows: DuckDB
-    spills what does not fit next to the file instead of caching the whole warehouse)."""
-    return duckdb.connect(str(path), config={"memory_limit": get_settings().warehouse_memory_limit})
+    spills what does not fit next to the file instead of caching the whole warehouse). No progress bar: a run's
+    long queries would draw it into the run's logs."""
+    con = duckdb.connect(str(path), config={"memory_limit": get_settings().warehouse_memory_limit})
+    con.execute("SET enable_progress_bar = false")
+    return con
 
 
 @dataclass(frozen=True)
