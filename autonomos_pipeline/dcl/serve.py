@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import io
 import logging
-import os
-import threading
 import time
 import uuid
 from collections import deque
@@ -24,6 +22,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine.interfaces import DBAPICursor
 
+from autonomos_pipeline.dcl.binary_copy import binary_select, copy_binary
 from autonomos_pipeline.dcl.canonicalize import canonical_table, ensure_canonical_tables
 from autonomos_pipeline.dcl.store import MATERIALIZED_MODELS, tenant_session
 from autonomos_pipeline.dcl.store.db import TENANT_SETTING
@@ -96,11 +95,14 @@ def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def _row_id_sql(tenant_id: str, entity: str, record_id: str) -> tuple[str, str]:
-    """row_id() in DuckDB SQL: the SHA-1 of (namespace || name) as __h, and the uuid5 text built from __h."""
+def _row_id_sql(tenant_id: str, entity: str, record_id: str, binary: bool = False) -> tuple[str, str]:
+    """row_id() in DuckDB SQL: the SHA-1 of (namespace || name) as __h, and the uuid5 built from __h, as text or
+    (binary) as its 16 bytes."""
     name = f"{_literal(f'{tenant_id}/')} || connection_id || {_literal(f'/{entity}/')} || {record_id}"
     digest = f"sha1(from_hex('{ID_NAMESPACE.hex}') || encode({name}))"
     variant = "substr('89ab', ((strpos('0123456789abcdef', substr(__h, 17, 1)) - 1) & 3) + 1, 1)"
+    if binary:
+        return digest, f"unhex(substr(__h, 1, 12) || '5' || substr(__h, 14, 3) || {variant} || substr(__h, 18, 15))"
     uuid_text = (
         f"substr(__h, 1, 8) || '-' || substr(__h, 9, 4) || '-5' || substr(__h, 14, 3) || '-' || {variant} "
         "|| substr(__h, 18, 3) || '-' || substr(__h, 21, 12)"
@@ -108,12 +110,15 @@ def _row_id_sql(tenant_id: str, entity: str, record_id: str) -> tuple[str, str]:
     return digest, uuid_text
 
 
-def _serving_sql(entity: str, tenant_id: str, source_systems: dict[str, str], now: datetime, where: str) -> str:
-    """The rows of _pending that match where, in the serving table's shape (id and lineage computed in SQL)."""
+def _serving_sql(
+    entity: str, tenant_id: str, source_systems: dict[str, str], now: datetime, where: str, binary_id: bool = False
+) -> str:
+    """The rows of _pending that match where, in the serving table's shape (id and lineage computed in SQL; the id
+    as uuid text, or as its 16 bytes for a binary COPY)."""
     id_field = ID_FIELDS[entity]
     systems = " ".join(f"WHEN {_literal(c)} THEN {_literal(s)}" for c, s in source_systems.items())
     fields = ", ".join(f'"{f}"' for f in canonical_fields(entity))
-    digest, uuid_text = _row_id_sql(tenant_id, entity, f'"{id_field}"::VARCHAR')
+    digest, uuid_text = _row_id_sql(tenant_id, entity, f'"{id_field}"::VARCHAR', binary_id)
     return f"""
         SELECT {fields}, {uuid_text} AS id, {_literal(tenant_id)} AS tenant_id, connection_id,
                {f"CASE connection_id {systems} ELSE 'unknown' END" if systems else "'unknown'"} AS source_system,
@@ -328,9 +333,11 @@ def _pg_bulk_load(
             raw.rollback()
             return None
         where = f"NOT is_deleted AND connection_id = {_literal(connection_id)}"
+        table: Table = MATERIALIZED_MODELS[entity].__table__  # type: ignore[attr-defined]
         started = time.perf_counter()
-        rows = _serving_sql(entity, tenant_id, source_systems, now, where)
-        _copy_through_pipe(con, f"SELECT * EXCLUDE ({', '.join(LOAD_DEFAULTS)}) FROM ({rows})", cur, load_table)
+        rows = _serving_sql(entity, tenant_id, source_systems, now, where, binary_id=True)
+        columns = [name for name, *_ in con.execute(f"DESCRIBE {rows}").fetchall() if name not in LOAD_DEFAULTS]
+        copy_binary(con, binary_select(table, columns, rows), cur, load_table, columns, freeze=True)
         copied = time.perf_counter()
         cur.execute("SELECT serving_finish_load(%s, %s, %s)", (entity, tenant_id, connection_id))
         loaded = _scalar(cur)
@@ -346,33 +353,6 @@ def _pg_bulk_load(
         return None
     finally:
         raw.close()
-
-
-def _copy_through_pipe(con: duckdb.DuckDBPyConnection, query: str, cur: Any, table: str) -> None:
-    """COPY the query's rows into table: DuckDB writes them as CSV into a pipe from a thread while PostgreSQL
-    reads them, so DuckDB computes and PostgreSQL parses at the same time (FREEZE: table is new in this transaction).
-    """
-    columns = ", ".join(f'"{name}"' for name, *_ in con.execute(f"DESCRIBE {query}").fetchall())
-    errors: list[BaseException] = []
-    read_end, write_end = os.pipe()
-
-    def write() -> None:
-        try:
-            con.execute(f"COPY ({query}) TO '/dev/fd/{write_end}' (FORMAT csv, HEADER false, USE_TMP_FILE false)")
-        except BaseException as exc:  # re-raised by the caller once PostgreSQL's COPY is over
-            errors.append(exc)
-        finally:
-            os.close(write_end)  # with DuckDB's own descriptor closed too, PostgreSQL reads the end of the rows
-
-    writer = threading.Thread(target=write, name="autonomos-load-csv")
-    writer.start()
-    try:
-        with os.fdopen(read_end, "rb") as rows:
-            cur.copy_expert(f'COPY public."{table}" ({columns}) FROM STDIN WITH (FORMAT csv, FREEZE)', rows, 1 << 20)
-    finally:
-        writer.join()  # a failed COPY closed the read end: DuckDB's next write fails and the thread ends
-    if errors:
-        raise errors[0]
 
 
 def _scalar(cur: Any) -> Any:

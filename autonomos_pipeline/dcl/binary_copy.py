@@ -1,0 +1,134 @@
+"""COPY a DuckDB query's rows into PostgreSQL in the binary format: pgpq encodes DuckDB's Arrow batches.
+
+PostgreSQL parses no text then (timestamps, numerics and uuids were most of a text COPY's parse): a 1M-row accounts
+load's COPY took 1.4 s instead of 2.4 s. The query's columns must have the binary form of their target columns;
+`binary_select` casts them from the table's model.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+import duckdb
+from pgpq import ArrowToPostgresBinaryEncoder
+from sqlalchemy import BigInteger, Boolean, Date, DateTime, Integer, Numeric, SmallInteger, String, Table, Uuid
+
+#: Rows per Arrow batch: about 4 MB of binary COPY data for an account row.
+BATCH_ROWS = 16_384
+#: Encoded batches waiting for PostgreSQL: DuckDB and pgpq stay this far ahead of the COPY at most.
+QUEUE_BATCHES = 4
+
+
+def duckdb_type(table: Table, column: str) -> str:
+    """The DuckDB type whose Arrow form pgpq encodes as the column's PostgreSQL binary form."""
+    kind = table.c[column].type
+    if isinstance(kind, Uuid):
+        return "BLOB"  # 16 bytes, which uuid's binary input reads as they are
+    if isinstance(kind, BigInteger):
+        return "BIGINT"
+    if isinstance(kind, SmallInteger):
+        return "SMALLINT"
+    if isinstance(kind, Integer):
+        return "INTEGER"
+    if isinstance(kind, Numeric) and not kind.asdecimal:
+        raise TypeError(f"{table.name}.{column}: a float column has no binary COPY cast here")
+    if isinstance(kind, Numeric):
+        return f"DECIMAL({kind.precision or 38}, {kind.scale or 0})"
+    if isinstance(kind, Boolean):
+        return "BOOLEAN"
+    if isinstance(kind, DateTime):
+        if not kind.timezone:
+            raise TypeError(f"{table.name}.{column}: timestamps without time zone are not copied in binary")
+        return "TIMESTAMPTZ"
+    if isinstance(kind, Date):
+        return "DATE"
+    if isinstance(kind, String):
+        return "VARCHAR"
+    raise TypeError(f"{table.name}.{column}: no binary COPY cast for {kind!r}")
+
+
+def binary_select(table: Table, columns: Sequence[str], source: str) -> str:
+    """SELECT columns of source, each cast to the DuckDB type of its binary form; uuid columns must already be
+    16-byte BLOBs (a cast cannot turn uuid text into them)."""
+    casts = []
+    for name in columns:
+        kind = duckdb_type(table, name)
+        casts.append(f'"{name}"' if kind == "BLOB" else f'CAST("{name}" AS {kind}) AS "{name}"')
+    return f"SELECT {', '.join(casts)} FROM ({source})"
+
+
+class _Feed:
+    """The file psycopg2's copy_expert reads: encoded bytes from the queue; an empty read ends the COPY, so only the
+    end of the rows gives one."""
+
+    def __init__(self, chunks: queue.Queue[bytes | BaseException | None]) -> None:
+        self._chunks = chunks
+
+    def read(self, size: int = -1) -> bytes:
+        item = self._chunks.get()
+        if isinstance(item, BaseException):
+            raise RuntimeError("encoding the rows for COPY failed") from item  # psycopg2 aborts the COPY
+        return item or b""
+
+
+def copy_binary(
+    con: duckdb.DuckDBPyConnection, query: str, cur: Any, table: str, columns: Sequence[str], *, freeze: bool = False
+) -> None:
+    """COPY the query's rows (its columns named and ordered as columns) into table: a thread runs the query and
+    encodes its batches while PostgreSQL takes the ones before, so DuckDB and PostgreSQL work at the same time.
+    freeze writes the rows frozen (the table must be new in the transaction).
+
+    A failure on either side aborts the COPY and is raised here; the rows already sent stay in the caller's
+    transaction, which it rolls back.
+    """
+    chunks: queue.Queue[bytes | BaseException | None] = queue.Queue(QUEUE_BATCHES)
+    stop = threading.Event()
+    produced = [0]
+    failure: list[BaseException] = []
+
+    def put(item: bytes | BaseException | None) -> bool:
+        while not stop.is_set():
+            try:
+                chunks.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            reader = con.sql(query).to_arrow_reader(BATCH_ROWS)
+            if reader.schema.names != list(columns):
+                raise ValueError(f"the query yields {reader.schema.names}, not {list(columns)}")
+            encoder = ArrowToPostgresBinaryEncoder(reader.schema)
+            if not put(encoder.write_header()):
+                return
+            for batch in reader:
+                produced[0] += batch.num_rows
+                encoded = encoder.write_batch(batch)  # empty while the encoder buffers
+                if encoded and not put(encoded):
+                    return
+            if put(encoder.finish()):
+                put(None)
+        except BaseException as exc:  # the feed's read raises it into the COPY, which fails; re-raised below
+            failure.append(exc)
+            put(exc)
+
+    writer = threading.Thread(target=produce, name="autonomos-binary-copy")
+    writer.start()
+    names = ", ".join(f'"{c}"' for c in columns)
+    try:
+        options = "FORMAT binary, FREEZE" if freeze else "FORMAT binary"
+        cur.copy_expert(f'COPY public."{table}" ({names}) FROM STDIN WITH ({options})', _Feed(chunks))
+    except Exception:
+        if failure:  # the COPY failed because the query or its encoding did: that is the error to see
+            raise failure[0] from None
+        raise
+    finally:
+        stop.set()
+        writer.join()
+    if cur.rowcount != produced[0]:
+        raise RuntimeError(f"COPY took {cur.rowcount} of the {produced[0]} rows the query gave")
