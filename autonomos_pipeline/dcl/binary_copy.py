@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 from pgpq import ArrowToPostgresBinaryEncoder
 from sqlalchemy import BigInteger, Boolean, Date, DateTime, Integer, Numeric, SmallInteger, String, Table, Uuid
 
@@ -50,14 +51,29 @@ def duckdb_type(table: Table, column: str) -> str:
     raise TypeError(f"{table.name}.{column}: no binary COPY cast for {kind!r}")
 
 
-def binary_select(table: Table, columns: Sequence[str], source: str) -> str:
-    """SELECT columns of source, each cast to the DuckDB type of its binary form; uuid columns must already be
-    16-byte BLOBs (a cast cannot turn uuid text into them)."""
+def binary_select(con: duckdb.DuckDBPyConnection, table: Table, columns: Sequence[str], source: str) -> str:
+    """SELECT columns of source, each cast to the DuckDB type of its binary form: uuid columns become their 16 bytes
+    (a BLOB stays as it is, uuid text is unhexed), the others are cast to their model's type."""
+    kinds = {name: kind for name, kind, *_ in con.execute(f"DESCRIBE {source}").fetchall()}
     casts = []
     for name in columns:
         kind = duckdb_type(table, name)
-        casts.append(f'"{name}"' if kind == "BLOB" else f'CAST("{name}" AS {kind}) AS "{name}"')
+        if kind != "BLOB":
+            casts.append(f'CAST("{name}" AS {kind}) AS "{name}"')
+        elif kinds[name] == "BLOB":
+            casts.append(f'"{name}"')
+        elif kinds[name] in ("VARCHAR", "UUID"):
+            casts.append(f"unhex(replace(CAST(\"{name}\" AS VARCHAR), '-', '')) AS \"{name}\"")
+        else:
+            raise TypeError(f"{table.name}.{name}: a uuid cannot come from {kinds[name]}")
     return f"SELECT {', '.join(casts)} FROM ({source})"
+
+
+def encode(rows: pa.Table) -> bytes:
+    """The rows in PostgreSQL's binary COPY format, header and trailer included."""
+    encoder = ArrowToPostgresBinaryEncoder(rows.schema)
+    parts = [encoder.write_header(), *(encoder.write_batch(batch) for batch in rows.to_batches()), encoder.finish()]
+    return b"".join(parts)
 
 
 class _Feed:

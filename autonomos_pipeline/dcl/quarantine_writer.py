@@ -1,4 +1,4 @@
-"""Bulk writes of quarantined records into the serving store: COPY through a staging table on PostgreSQL."""
+"""Bulk writes of quarantined records into the serving store: binary COPY through a staging table on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.csv as pacsv
 from sqlalchemy import Engine, insert
 
+from autonomos_pipeline.dcl.binary_copy import encode
 from autonomos_pipeline.dcl.store import QuarantineRecord, tenant_session
 from autonomos_pipeline.dcl.store.db import TENANT_SETTING
 
@@ -72,10 +72,7 @@ def _insert(engine: Engine, target: QuarantineTarget, rows: list[dict[str, Any]]
 
 def _copy(engine: Engine, target: QuarantineTarget, table: pa.Table, now: datetime) -> None:
     """COPY into a temporary table (row-level security forbids COPY into the tenant table), then INSERT it."""
-    table = table.select(["batch_id", "source_record_id", "raw", "reasons"])
-    buf = io.BytesIO()
-    pacsv.write_csv(table, buf, pacsv.WriteOptions(include_header=False))
-    buf.seek(0)
+    buf = io.BytesIO(encode(table.select(["batch_id", "source_record_id", "raw", "reasons"])))
     raw = engine.raw_connection()
     try:
         cur = raw.cursor()
@@ -84,7 +81,7 @@ def _copy(engine: Engine, target: QuarantineTarget, table: pa.Table, now: dateti
             "CREATE TEMP TABLE _quarantine_stage (batch_id text, source_record_id text, raw json, reasons json) "
             "ON COMMIT DROP"
         )
-        cur.copy_expert("COPY _quarantine_stage FROM STDIN WITH (FORMAT csv)", buf)
+        cur.copy_expert("COPY _quarantine_stage FROM STDIN WITH (FORMAT binary)", buf)  # no CSV quoting to parse
         cur.execute(
             """INSERT INTO quarantine (id, tenant_id, connection_id, stream, entity, batch_id, source_record_id, raw,
                                        reasons, mapping_version, status, created_at)

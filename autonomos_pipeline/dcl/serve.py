@@ -15,14 +15,13 @@ from typing import Any
 import duckdb
 import psycopg2
 import pyarrow as pa
-import pyarrow.csv as pacsv
 from psycopg2 import errors as pg_errors
 from sqlalchemy import Engine, Table, bindparam, exists, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine.interfaces import DBAPICursor
 
-from autonomos_pipeline.dcl.binary_copy import binary_select, copy_binary
+from autonomos_pipeline.dcl.binary_copy import binary_select, copy_binary, encode
 from autonomos_pipeline.dcl.canonicalize import canonical_table, ensure_canonical_tables
 from autonomos_pipeline.dcl.store import MATERIALIZED_MODELS, tenant_session
 from autonomos_pipeline.dcl.store.db import TENANT_SETTING
@@ -126,6 +125,20 @@ def _serving_sql(
                {_literal(now.isoformat())}::TIMESTAMPTZ AS materialized_at, is_deleted
         FROM (SELECT *, {digest} AS __h FROM _pending WHERE {where})
     """
+
+
+def pg_serving_sql(
+    con: duckdb.DuckDBPyConnection,
+    entity: str,
+    tenant_id: str,
+    source_systems: dict[str, str],
+    now: datetime,
+    where: str,
+) -> str:
+    """_serving_sql's rows in the binary form of the serving table's columns, for a binary COPY (PostgreSQL)."""
+    table: Table = MATERIALIZED_MODELS[entity].__table__  # type: ignore[attr-defined]
+    rows = _serving_sql(entity, tenant_id, source_systems, now, where, binary_id=True)
+    return binary_select(con, table, [name for name, *_ in con.execute(f"DESCRIBE {rows}").fetchall()], rows)
 
 
 def materialize_entity(
@@ -298,7 +311,7 @@ def _pg_serve_live(
         if not connections:
             continue
         where = f"NOT is_deleted AND connection_id IN ({', '.join(map(_literal, connections))})"
-        rows = con.sql(_serving_sql(entity, tenant_id, source_systems, now, where)).to_arrow_reader(_CHUNK)
+        rows = con.sql(pg_serving_sql(con, entity, tenant_id, source_systems, now, where)).to_arrow_reader(_CHUNK)
         written, inserted = _pg_upsert_all(engine, tenant_id, table, entity, rows, first_load)
         report.upserted += written
         report.first_load += inserted
@@ -337,7 +350,7 @@ def _pg_bulk_load(
         started = time.perf_counter()
         rows = _serving_sql(entity, tenant_id, source_systems, now, where, binary_id=True)
         columns = [name for name, *_ in con.execute(f"DESCRIBE {rows}").fetchall() if name not in LOAD_DEFAULTS]
-        copy_binary(con, binary_select(table, columns, rows), cur, load_table, columns, freeze=True)
+        copy_binary(con, binary_select(con, table, columns, rows), cur, load_table, columns, freeze=True)
         copied = time.perf_counter()
         cur.execute("SELECT serving_finish_load(%s, %s, %s)", (entity, tenant_id, connection_id))
         loaded = _scalar(cur)
@@ -397,15 +410,14 @@ def _pg_upsert_all(
 
 def _pg_copy_upsert(engine: Engine, tenant_id: str, table: Table, entity: str, rows: pa.Table, first_load: bool) -> int:
     """COPY into a temporary staging table, then one INSERT from it; return how many rows skipped ON CONFLICT.
+    The rows are pg_serving_sql's (the binary form of the serving columns).
 
     With first_load the INSERT has no ON CONFLICT clause. Rather than lock out concurrent loads, a unique violation
     (a load of the same connection committed rows since the check) rolls the plain INSERT back to a savepoint and
     the chunk is upserted as without first_load.
     """
     cols = rows.column_names
-    buf = io.BytesIO()
-    pacsv.write_csv(rows, buf, pacsv.WriteOptions(include_header=False))
-    buf.seek(0)
+    buf = io.BytesIO(encode(rows))
     col_list = ", ".join(f'"{c}"' for c in cols)
     insert = f"INSERT INTO {table.name} ({col_list}) SELECT {col_list} FROM _stage"
     raw = engine.raw_connection()
@@ -413,7 +425,7 @@ def _pg_copy_upsert(engine: Engine, tenant_id: str, table: Table, entity: str, r
         cur = raw.cursor()
         cur.execute("SELECT set_config(%s, %s, true)", (TENANT_SETTING, tenant_id))
         cur.execute(f"CREATE TEMP TABLE _stage (LIKE {table.name} INCLUDING DEFAULTS) ON COMMIT DROP")
-        cur.copy_expert(f"COPY _stage ({col_list}) FROM STDIN WITH (FORMAT csv)", buf)
+        cur.copy_expert(f"COPY _stage ({col_list}) FROM STDIN WITH (FORMAT binary)", buf)
         plain = first_load and _plain_insert(cur, insert, entity)
         if not plain:
             cur.execute(f"{insert} {_on_conflict_sql(table, entity)}")

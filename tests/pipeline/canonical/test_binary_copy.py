@@ -45,9 +45,9 @@ def _copy_threads() -> list[threading.Thread]:
 def _sample(table: Table, column: str) -> tuple[str, Any]:
     """A DuckDB literal of an awkward value of the column's type, and the value PostgreSQL must hold."""
     kind = table.c[column].type
-    if isinstance(kind, Uuid):
+    if isinstance(kind, Uuid):  # the row's id as its 16 bytes (bulk loads), the other uuids as text (upserts)
         value = uuid.UUID("0f1e2d3c-4b5a-5968-8776-a5b4c3d2e1f0")
-        return f"unhex('{value.hex}')", str(value)  # psycopg2 reads uuids as text
+        return (f"unhex('{value.hex}')" if column == "id" else f"'{value}'"), str(value)  # psycopg2 reads text
     if isinstance(kind, Integer):
         big = duckdb_type(table, column) == "BIGINT"
         return ("-9007199254740993", -9007199254740993) if big else ("-2147483648", -2147483648)
@@ -80,7 +80,7 @@ def test_every_serving_column_arrives_exactly(pg: Any, table: Table) -> None:
     cur = pg.cursor()
     cur.execute(f"CREATE TABLE _binary_target AS SELECT * FROM {table.name} WITH NO DATA")
     with duckdb.connect() as con:
-        copy_binary(con, binary_select(table, columns, rows), cur, "_binary_target", columns)
+        copy_binary(con, binary_select(con, table, columns, rows), cur, "_binary_target", columns)
     cur.execute(f"SELECT {', '.join(columns)} FROM _binary_target ORDER BY {columns[0]} NULLS LAST")
     full, empty = cur.fetchall()
     assert dict(zip(columns, full, strict=True)) == {c: value for c, (_, value) in samples.items()}

@@ -15,8 +15,8 @@ from autonomos_pipeline.dcl.serve import (
     MaterializeReport,
     _pending_rows_sql,
     _pg_copy_upsert,
-    _serving_sql,
     materialize_entity,
+    pg_serving_sql,
 )
 from autonomos_pipeline.dcl.store import MaterializedAccount, tenant_session
 from tests.pipeline.canonical.test_deletions import _materialize
@@ -136,7 +136,9 @@ def test_first_load_meeting_served_rows_upserts(pg_store: Store, tmp_path: Path)
     _unmaterialize(data, tenant)
     with _warehouse(data, tenant) as con:
         con.execute(f"CREATE TEMP TABLE _pending AS {_pending_rows_sql('account')}")
-        rows = con.sql(_serving_sql("account", str(tenant), {}, datetime.now(UTC), "NOT is_deleted")).to_arrow_table()
+        rows = con.sql(
+            pg_serving_sql(con, "account", str(tenant), {}, datetime.now(UTC), "NOT is_deleted")
+        ).to_arrow_table()
 
     inserted = _pg_copy_upsert(pg_store.app_engine, str(tenant), TABLE, "account", rows, first_load=True)
 
