@@ -16,7 +16,8 @@ import jwt
 import pytest
 from fastapi.testclient import TestClient
 
-from autonomos_api.api.routes.events import STREAM_AUDIENCE, _stream_key
+from autonomos_api.api.routes import events as events_routes
+from autonomos_api.api.routes.events import STREAM_AUDIENCE, STREAM_CLOSED, _stream_key
 from autonomos_api.core.security import ALGORITHM
 from autonomos_api.main import create_app
 from autonomos_api.services.event_stream import EventHub
@@ -25,7 +26,7 @@ from autonomos_pipeline.dcl.redis_client import close_all
 from autonomos_pipeline.dcl.settings import get_settings
 from autonomos_pipeline.dcl.store import tenant_session
 from tests.conftest import REDIS_URL
-from tests.utils.api import Account, login, point_api_at, register
+from tests.utils.api import Account, add_user, login, point_api_at, register
 from tests.utils.stores import Store
 
 TEST_REDIS_URL = REDIS_URL.rsplit("/", 1)[0] + "/13"
@@ -136,6 +137,21 @@ class SSE:
             if frame.id is not None:
                 got.append(frame)
         return got
+
+    def until_closed(self, timeout: float = WAIT) -> tuple[list[Frame], Frame]:
+        """The events that arrive before the stream_closed event, and that event; the stream must end after it."""
+        got: list[Frame] = []
+        deadline = time.monotonic() + timeout
+        while True:
+            assert time.monotonic() < deadline, f"the stream stayed open; got {[f.id for f in got]}"
+            frame = self.frame()
+            if frame.event == STREAM_CLOSED:
+                assert frame.id is None, "the closing event carries no id: resuming starts after the last event"
+                with pytest.raises(AssertionError, match="the stream ended"):
+                    self.frame()
+                return got, frame
+            if frame.id is not None:
+                got.append(frame)
 
     def quiet_for(self, seconds: float) -> list[Frame]:
         """Events that arrive within seconds (expected: none)."""
@@ -389,3 +405,67 @@ def test_websocket_refuses_bad_parameters(client: TestClient) -> None:
         assert closed["code"] == 1008 and "bogus" in closed["reason"]
     with client.websocket_connect("/api/v1/events/ws?last_event_id=-3", headers=a.headers) as ws:
         assert ws.receive()["code"] == 1008
+
+
+# open streams end with their token and their user -------------------------------------------------------------------
+def _ws_until_closed(ws: Any, timeout: float = WAIT) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """The event messages before the server closes the WebSocket, and the close message."""
+    got: list[dict[str, Any]] = []
+    deadline = time.monotonic() + timeout
+    while True:
+        assert time.monotonic() < deadline, f"the WebSocket stayed open; got {got}"
+        message = ws.receive()
+        if message["type"] == "websocket.close":
+            return got, message
+        body = json.loads(message["text"])
+        if body["type"] not in ("subscribed", "heartbeat"):
+            got.append(body)
+
+
+def test_streams_end_when_their_token_expires(client: TestClient) -> None:
+    a = register(client)
+    lifetime = timedelta(seconds=2)
+    first = publish_events(a.tenant_id, "drift")
+    with sse(client, token=_signed(_claims(a, exp=datetime.now(UTC) + lifetime)), last_event_id=0) as stream:
+        delivered, closed = stream.until_closed()
+    assert [f.id for f in delivered] == first
+    assert closed.data is not None and closed.data["code"] == "token_expired"
+
+    with client.websocket_connect(
+        "/api/v1/events/ws", params={"token": _signed(_claims(a, exp=datetime.now(UTC) + lifetime))}
+    ) as ws:
+        messages, close = _ws_until_closed(ws)
+    assert messages == []
+    assert close["code"] == 4401 and close["reason"].startswith("token_expired")
+    # what was published meanwhile waits for the next stream, opened with a new token
+    later = publish_events(a.tenant_id, "repair_applied")
+    with sse(client, token=_signed(_claims(a)), last_event_id=first[-1]) as stream:
+        assert [f.id for f in stream.events(1)] == later
+
+
+def test_logging_out_or_deactivating_the_user_ends_open_streams(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(events_routes, "STREAM_RECHECK_SECONDS", 0.3)
+    a = register(client)
+    session = login(client, a.email)
+    bearer = {"Authorization": f"Bearer {session}"}
+    with sse(client, headers=bearer) as stream:
+        ids = publish_events(a.tenant_id, "drift")
+        assert [f.id for f in stream.events(1)] == ids
+        assert client.post("/api/v1/auth/logout", headers=bearer).status_code == 200
+        delivered, closed = stream.until_closed()
+    assert delivered == [] and closed.data is not None and closed.data["code"] == "token_revoked"
+
+    member = add_user(client, a, "member")
+    stream_token = client.post("/api/v1/events/token", headers=member.headers).json()["token"]
+    with client.websocket_connect("/api/v1/events/ws", params={"token": stream_token}) as ws:
+        assert ws.receive_json()["type"] == "subscribed"
+        deactivated = client.patch(f"/api/v1/users/{member.user_id}", json={"is_active": False}, headers=a.headers)
+        assert deactivated.status_code == 200
+        messages, close = _ws_until_closed(ws)
+    assert messages == [] and close["code"] == 4401
+    assert close["reason"].startswith("invalid_token: the token's user does not exist or is deactivated")
+    # the admin's own stream is untouched by all this
+    with sse(client, a) as stream:
+        assert stream.quiet_for(1.0) == []

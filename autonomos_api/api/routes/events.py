@@ -9,9 +9,10 @@ import contextlib
 import hashlib
 import hmac
 import json
+import time
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
@@ -42,6 +43,10 @@ STREAM_AUDIENCE = "autonomos:events"
 STREAM_CLAIMS = ["sub", "tenant_id", "role", "iat", "exp", "jti", "sid", "scope", "aud"]
 WS_UNAUTHORIZED = 4401
 RETRY_MILLISECONDS = 2000
+#: The SSE event (WebSocket: close code 4401) that ends a stream whose token expired or whose user may no longer read.
+STREAM_CLOSED = "stream_closed"
+#: How often an open stream checks again that its user is active and its (originating) token not revoked.
+STREAM_RECHECK_SECONDS = 30.0
 _BEARER = {"WWW-Authenticate": "Bearer"}
 _optional_bearer = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/login", auto_error=False)
 
@@ -156,6 +161,36 @@ async def authenticate_stream(settings: Settings, bearer: str | None, query_toke
     except APIError as exc:
         raise StreamAuthError(exc.code, exc.message) from None
     return claims
+
+
+@dataclass
+class StreamLease:
+    """What keeps an open stream open: its token's lifetime and, checked again every recheck_seconds, its user.
+
+    The stream checks it before it sends anything (events or a heartbeat), so it ends within a heartbeat of the
+    token's expiry, a logout or a deactivation, and sends nothing after.
+    """
+
+    claims: TokenClaims
+    recheck_seconds: float
+    checked_at: float = field(default_factory=time.monotonic)
+
+    async def ended(self) -> StreamAuthError | None:
+        """Why the stream must end now, or None."""
+        if datetime.now(UTC) >= self.claims.expires_at:
+            return StreamAuthError("token_expired", "the token has expired; reconnect with a new one (Last-Event-ID)")
+        if time.monotonic() - self.checked_at >= self.recheck_seconds:
+            self.checked_at = time.monotonic()
+            try:
+                await run_in_threadpool(_check_user, self.claims)
+            except APIError as exc:
+                return StreamAuthError(exc.code, exc.message)
+        return None
+
+
+def lease_of(claims: TokenClaims) -> StreamLease:
+    """The lease of a stream opened with claims (just checked)."""
+    return StreamLease(claims, STREAM_RECHECK_SECONDS)
 
 
 async def stream_claims(
@@ -277,19 +312,25 @@ async def stream_events(
     resume = last_event_id_header if last_event_id_header is not None else last_event_id
     hub = await hub_of(request.app)
     return StreamingResponse(
-        _sse_body(hub, claims.tenant_id, wanted, resume),
+        _sse_body(hub, lease_of(claims), wanted, resume),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
 
 
 async def _sse_body(
-    hub: EventHub, tenant_id: uuid.UUID, wanted: frozenset[str] | None, resume: int | None
+    hub: EventHub, lease: StreamLease, wanted: frozenset[str] | None, resume: int | None
 ) -> AsyncIterator[bytes]:
-    """SSE frames (`id`, `event`, `data`); everything ready is written at once, so a busy stream costs few writes."""
-    async with hub.subscription(tenant_id, wanted, resume) as sub:
+    """SSE frames (`id`, `event`, `data`); everything ready is written at once, so a busy stream costs few writes.
+    When the lease ends, a last `stream_closed` event says why (no id: the client resumes from its last event)."""
+    async with hub.subscription(lease.claims.tenant_id, wanted, resume) as sub:
         yield f"retry: {RETRY_MILLISECONDS}\n: subscribed from {sub.cursor}\n\n".encode()
         async for batch in hub.batches(sub):
+            ended = await lease.ended()
+            if ended is not None:
+                closing = _dumps({"code": ended.code, "message": ended.message})
+                yield f"event: {STREAM_CLOSED}\ndata: {closing}\n\n".encode()
+                return
             yield b"".join(event.sse_frame for event in batch) if batch else b": heartbeat\n\n"
 
 
@@ -313,7 +354,7 @@ async def events_websocket(websocket: WebSocket) -> None:
         return
     hub = await hub_of(websocket.app)
     async with hub.subscription(claims.tenant_id, wanted, resume) as sub:
-        sender = asyncio.create_task(_send_events(websocket, hub, sub))
+        sender = asyncio.create_task(_send_events(websocket, hub, sub, lease_of(claims)))
         receiver = asyncio.create_task(_until_disconnect(websocket))
         done, pending = await asyncio.wait({sender, receiver}, return_when=asyncio.FIRST_COMPLETED)
         for task in pending:
@@ -321,7 +362,7 @@ async def events_websocket(websocket: WebSocket) -> None:
         for task in pending | done:
             with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect, RuntimeError, OSError):
                 await task
-    if websocket.client_state == WebSocketState.CONNECTED:
+    if websocket.client_state == websocket.application_state == WebSocketState.CONNECTED:
         with contextlib.suppress(RuntimeError, OSError):
             await websocket.close()
 
@@ -340,9 +381,13 @@ def _resume_of(raw: str | None) -> int | None:
     return int(raw)
 
 
-async def _send_events(websocket: WebSocket, hub: EventHub, sub: Subscription) -> None:
+async def _send_events(websocket: WebSocket, hub: EventHub, sub: Subscription, lease: StreamLease) -> None:
     await websocket.send_text(_dumps({"type": "subscribed", "last_event_id": sub.cursor}))
     async for event in hub.events(sub):
+        ended = await lease.ended()
+        if ended is not None:
+            await websocket.close(code=WS_UNAUTHORIZED, reason=f"{ended.code}: {ended.message}"[:120])
+            return
         if event is None:
             await websocket.send_text(_dumps({"type": "heartbeat", "last_event_id": sub.cursor}))
         else:
