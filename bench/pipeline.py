@@ -323,10 +323,12 @@ def main() -> None:
                 small.append(in_fresh_process(platform_path, db, csvs[n].parent, work, n, args.profile))
                 print(f"platform {n:,} rows: {small[-1].seconds:.1f} s", flush=True)
             measured: dict[str, list[Measured]] = {name: [] for name in paths}
-            for run in range(1, args.repeat + 1):  # the paths take turns: a slow spell of the machine hits each
-                for name, measure in paths.items():
+            names = list(paths)
+            for run in range(1, args.repeat + 1):  # the paths take turns: a slow spell of the machine hits each,
+                shift = (run - 1) % len(names)  # and each round starts one path later, so each follows each other
+                for name in names[shift:] + names[:shift]:
                     _settle(db)
-                    measured[name].append(measure(run))
+                    measured[name].append(paths[name](run))
                     print(f"{name} {args.rows:,} rows, run {run}: {measured[name][-1].seconds:.1f} s", flush=True)
             pg = db.connect()
             version = pg.server_version
