@@ -7,9 +7,9 @@ load's COPY took 1.4 s instead of 2.4 s. The query's columns must have the binar
 
 from __future__ import annotations
 
-import queue
 import threading
 from collections.abc import Sequence
+from queue import Full, Queue
 from typing import Any
 
 import duckdb
@@ -58,7 +58,11 @@ def binary_select(con: duckdb.DuckDBPyConnection, table: Table, columns: Sequenc
     casts = []
     for name in columns:
         kind = duckdb_type(table, name)
-        if kind != "BLOB":
+        if kind in ("TIMESTAMPTZ", "DATE"):  # pgpq cannot write infinity: refuse it rather than store a wrong value
+            value = f'CAST("{name}" AS {kind})'
+            refused = f"error('{table.name}.{name}: an infinite {kind} cannot be copied')"
+            casts.append(f'CASE WHEN isinf({value}) THEN {refused} ELSE {value} END AS "{name}"')
+        elif kind != "BLOB":
             casts.append(f'CAST("{name}" AS {kind}) AS "{name}"')
         elif kinds[name] == "BLOB":
             casts.append(f'"{name}"')
@@ -78,15 +82,24 @@ def encode(rows: pa.Table) -> bytes:
 
 class _Feed:
     """The file psycopg2's copy_expert reads: encoded bytes from the queue; an empty read ends the COPY, so only the
-    end of the rows gives one."""
+    end of the rows gives one.
 
-    def __init__(self, chunks: queue.Queue[bytes | BaseException | None]) -> None:
+    psycopg2 turns whatever read raises into its own QueryCanceled, so what was raised is kept here for copy_binary
+    to raise instead: an interrupt (Ctrl-C, a run's termination) must not look like a failed COPY to fall back from.
+    """
+
+    def __init__(self, chunks: Queue[bytes | BaseException | None]) -> None:
         self._chunks = chunks
+        self.raised: BaseException | None = None
 
     def read(self, size: int = -1) -> bytes:
-        item = self._chunks.get()
-        if isinstance(item, BaseException):
-            raise RuntimeError("encoding the rows for COPY failed") from item  # psycopg2 aborts the COPY
+        try:
+            item = self._chunks.get()
+            if isinstance(item, BaseException):
+                raise item
+        except BaseException as exc:
+            self.raised = exc
+            raise
         return item or b""
 
 
@@ -97,24 +110,25 @@ def copy_binary(
     encodes its batches while PostgreSQL takes the ones before, so DuckDB and PostgreSQL work at the same time.
     freeze writes the rows frozen (the table must be new in the transaction).
 
-    A failure on either side aborts the COPY and is raised here; the rows already sent stay in the caller's
-    transaction, which it rolls back.
+    A failure on either side aborts the COPY and is raised here (the query's or the encoder's own error, not
+    psycopg2's report of the aborted COPY); the rows already sent stay in the caller's transaction, which it rolls
+    back. PostgreSQL reports a value it refuses only at the end of the COPY, so the query runs to its end first.
     """
-    chunks: queue.Queue[bytes | BaseException | None] = queue.Queue(QUEUE_BATCHES)
+    chunks: Queue[bytes | BaseException | None] = Queue(QUEUE_BATCHES)
     stop = threading.Event()
     produced = [0]
-    failure: list[BaseException] = []
 
     def put(item: bytes | BaseException | None) -> bool:
         while not stop.is_set():
             try:
                 chunks.put(item, timeout=0.1)
                 return True
-            except queue.Full:
+            except Full:
                 continue
         return False
 
     def produce() -> None:
+        reader: pa.RecordBatchReader | None = None
         try:
             reader = con.sql(query).to_arrow_reader(BATCH_ROWS)
             if reader.schema.names != list(columns):
@@ -130,18 +144,21 @@ def copy_binary(
             if put(encoder.finish()):
                 put(None)
         except BaseException as exc:  # the feed's read raises it into the COPY, which fails; re-raised below
-            failure.append(exc)
             put(exc)
+        finally:
+            if reader is not None:
+                reader.close()  # an open result would keep the DuckDB connection from its next query
 
+    feed = _Feed(chunks)
     writer = threading.Thread(target=produce, name="autonomos-binary-copy")
     writer.start()
     names = ", ".join(f'"{c}"' for c in columns)
     try:
         options = "FORMAT binary, FREEZE" if freeze else "FORMAT binary"
-        cur.copy_expert(f'COPY public."{table}" ({names}) FROM STDIN WITH ({options})', _Feed(chunks))
+        cur.copy_expert(f'COPY public."{table}" ({names}) FROM STDIN WITH ({options})', feed)
     except Exception:
-        if failure:  # the COPY failed because the query or its encoding did: that is the error to see
-            raise failure[0] from None
+        if feed.raised is not None:  # the COPY failed because the query, the encoder or an interrupt did
+            raise feed.raised from None
         raise
     finally:
         stop.set()

@@ -17,9 +17,11 @@ def read_ahead(items: Iterator[T], name: str = "read-ahead") -> Generator[Iterat
     current one (a connector parses its next batch while the warehouse writes this one).
 
     One thread advances items, one call at a time, so the source needs no thread safety; at most two items are held
-    at once. Errors of the source come out of the consumer's `next`. On exit, also an early one, the fetch in
-    flight is waited for and a generator source is closed on the worker thread, so its resources (files, cursors,
-    connections) are released before the caller's context ends.
+    at once. Errors of the source come out of the consumer's `next`. When the block ends normally (also after a
+    `break`), the fetch in flight is waited for and a generator source is closed on the worker thread, so its
+    resources (files, cursors, connections) are released before the caller's context ends. When it ends with an
+    exception, nothing is waited for: the source is closed on the worker thread after its fetch, and the exception
+    goes on at once (a fetch stuck on the network cannot hold back a failed write or an interrupt).
     """
     pool = ThreadPoolExecutor(1, thread_name_prefix=name)
     pending: Future[object] | None = None
@@ -40,12 +42,19 @@ def read_ahead(items: Iterator[T], name: str = "read-ahead") -> Generator[Iterat
 
     try:
         yield consume()
+    except BaseException:
+        # the caller failed or was interrupted: do not wait for a fetch that may hang on the network; the source is
+        # closed on the worker thread once that fetch is over
+        close = getattr(items, "close", None)
+        if close is not None:
+            pool.submit(close)
+        pool.shutdown(wait=False)
+        raise
+    try:
+        if pending is not None:
+            pending.exception()  # wait for the fetch in flight; what it fetched is dropped
+        close = getattr(items, "close", None)
+        if close is not None:
+            pool.submit(close).result()
     finally:
-        try:
-            if pending is not None:
-                pending.exception()  # wait for the fetch in flight; what it fetched is dropped
-            close = getattr(items, "close", None)
-            if close is not None:
-                pool.submit(close).result()
-        finally:
-            pool.shutdown(wait=True)
+        pool.shutdown(wait=True)

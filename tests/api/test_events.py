@@ -15,6 +15,7 @@ import httpx
 import jwt
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy.exc import OperationalError
 
 from autonomos_api.api.routes import events as events_routes
 from autonomos_api.api.routes.events import STREAM_AUDIENCE, STREAM_CLOSED, _stream_key
@@ -424,7 +425,7 @@ def _ws_until_closed(ws: Any, timeout: float = WAIT) -> tuple[list[dict[str, Any
 
 def test_streams_end_when_their_token_expires(client: TestClient) -> None:
     a = register(client)
-    lifetime = timedelta(seconds=2)
+    lifetime = timedelta(seconds=3)  # exp is in whole seconds: 2-3 s
     first = publish_events(a.tenant_id, "drift")
     with sse(client, token=_signed(_claims(a, exp=datetime.now(UTC) + lifetime)), last_event_id=0) as stream:
         delivered, closed = stream.until_closed()
@@ -469,3 +470,33 @@ def test_logging_out_or_deactivating_the_user_ends_open_streams(
     # the admin's own stream is untouched by all this
     with sse(client, a) as stream:
         assert stream.quiet_for(1.0) == []
+
+
+def test_a_store_that_cannot_answer_a_recheck_keeps_streams_open(
+    pg_redis_client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(events_routes, "STREAM_RECHECK_SECONDS", 0.2)
+    monkeypatch.setattr(events_routes, "RECHECK_RETRY_SECONDS", 0.2)
+    real = events_routes._check_user
+    calls: list[int] = []
+
+    def flaky(claims: Any) -> None:
+        calls.append(1)
+        if 2 <= len(calls) <= 4:  # the stream's opening check passes, its next three rechecks meet an outage
+            raise OperationalError("SELECT 1", {}, Exception("the server closed the connection"))
+        real(claims)
+
+    monkeypatch.setattr(events_routes, "_check_user", flaky)
+    a = register(pg_redis_client)
+    session = login(pg_redis_client, a.email)
+    bearer = {"Authorization": f"Bearer {session}"}
+    with sse(pg_redis_client, headers=bearer) as stream:
+        deadline = time.monotonic() + WAIT
+        while len(calls) < 5:  # through the outage and one good check
+            assert time.monotonic() < deadline, f"only {len(calls)} checks"
+            stream.frame()
+        ids = publish_events(a.tenant_id, "drift")
+        assert [f.id for f in stream.events(1)] == ids, "the stream outlived the outage"
+        assert pg_redis_client.post("/api/v1/auth/logout", headers=bearer).status_code == 200
+        _, closed = stream.until_closed()
+    assert closed.data is not None and closed.data["code"] == "token_revoked"

@@ -9,10 +9,12 @@ import contextlib
 import hashlib
 import hmac
 import json
+import logging
+import random
 import time
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
@@ -22,6 +24,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy import func, select
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from autonomos_api.api.deps import ClaimsDep, CurrentUser, SessionDep, SettingsDep, get_current_user
@@ -35,6 +38,7 @@ from autonomos_api.services.event_stream import EventHub, Subscription
 from autonomos_pipeline.dcl.events import EVENT_TYPES
 from autonomos_pipeline.dcl.store import EventJournal, tenant_session
 
+log = logging.getLogger(__name__)
 router = APIRouter(prefix="/events", tags=["events"])
 
 STREAM_TOKEN_SECONDS = 300
@@ -47,6 +51,8 @@ RETRY_MILLISECONDS = 2000
 STREAM_CLOSED = "stream_closed"
 #: How often an open stream checks again that its user is active and its (originating) token not revoked.
 STREAM_RECHECK_SECONDS = 30.0
+#: How soon it asks again when the serving store could not answer.
+RECHECK_RETRY_SECONDS = 5.0
 _BEARER = {"WWW-Authenticate": "Bearer"}
 _optional_bearer = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/login", auto_error=False)
 
@@ -168,23 +174,33 @@ class StreamLease:
     """What keeps an open stream open: its token's lifetime and, checked again every recheck_seconds, its user.
 
     The stream checks it before it sends anything (events or a heartbeat), so it ends within a heartbeat of the
-    token's expiry, a logout or a deactivation, and sends nothing after.
+    token's expiry, a logout or a deactivation, and sends nothing after. The first recheck comes at a random point
+    of the interval, so streams opened together (after a restart) do not all query at once; when the serving store
+    cannot answer, the stream stays open and asks again sooner.
     """
 
     claims: TokenClaims
     recheck_seconds: float
-    checked_at: float = field(default_factory=time.monotonic)
+    due: float = 0.0
+
+    def __post_init__(self) -> None:
+        self.due = time.monotonic() + random.uniform(0.5, 1.0) * self.recheck_seconds
 
     async def ended(self) -> StreamAuthError | None:
         """Why the stream must end now, or None."""
         if datetime.now(UTC) >= self.claims.expires_at:
             return StreamAuthError("token_expired", "the token has expired; reconnect with a new one (Last-Event-ID)")
-        if time.monotonic() - self.checked_at >= self.recheck_seconds:
-            self.checked_at = time.monotonic()
-            try:
-                await run_in_threadpool(_check_user, self.claims)
-            except APIError as exc:
-                return StreamAuthError(exc.code, exc.message)
+        if time.monotonic() < self.due:
+            return None
+        try:
+            await run_in_threadpool(_check_user, self.claims)
+        except APIError as exc:
+            return StreamAuthError(exc.code, exc.message)
+        except SQLAlchemyError as exc:
+            log.warning("event stream of user %s: cannot check the user, keeping it open: %s", self.claims.user_id, exc)
+            self.due = time.monotonic() + min(RECHECK_RETRY_SECONDS, self.recheck_seconds)
+            return None
+        self.due = time.monotonic() + self.recheck_seconds
         return None
 
 

@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from queue import Queue
 from typing import Any
 
 import duckdb
@@ -17,6 +18,7 @@ from psycopg2 import errors as pg_errors
 from sqlalchemy import Boolean as SABoolean
 from sqlalchemy import Date, DateTime, Integer, Numeric, String, Table, Uuid
 
+from autonomos_pipeline.dcl import binary_copy
 from autonomos_pipeline.dcl.binary_copy import BATCH_ROWS, binary_select, copy_binary, duckdb_type
 from autonomos_pipeline.dcl.store import MATERIALIZED_MODELS
 from tests.conftest import PG_HOST, PG_PORT, PG_SUPERUSER
@@ -91,28 +93,62 @@ def test_a_failing_query_aborts_the_copy_and_raises_its_error(pg: Any) -> None:
     cur = pg.cursor()
     cur.execute("CREATE TABLE _binary_target (n bigint)")
     query = f"SELECT CASE WHEN i < {3 * BATCH_ROWS} THEN i ELSE error('boom at ' || i) END AS n FROM range(100000) t(i)"
-    # DuckDB raises it through the Arrow reader, as an OSError carrying its message
-    with duckdb.connect() as con, pytest.raises((duckdb.Error, OSError), match="boom at"):
-        copy_binary(con, query, cur, "_binary_target", ["n"])
+    with duckdb.connect() as con:
+        # DuckDB raises it through the Arrow reader, as an OSError carrying its message
+        with pytest.raises((duckdb.Error, OSError), match="boom at"):
+            copy_binary(con, query, cur, "_binary_target", ["n"])
+        assert con.execute("SELECT 42").fetchall() == [(42,)], "the connection takes its next query"
     assert not _copy_threads()
-    pg.rollback()
 
 
-def test_a_value_postgresql_rejects_aborts_the_copy(pg: Any) -> None:
+def test_a_value_postgresql_rejects_fails_the_copy(pg: Any) -> None:
     cur = pg.cursor()
     cur.execute("CREATE TABLE _binary_target (code varchar(3))")
     query = "SELECT CASE WHEN i = 70000 THEN 'toolong' ELSE 'ok' END AS code FROM range(200000) t(i)"
     with duckdb.connect() as con, pytest.raises(pg_errors.StringDataRightTruncation):
         copy_binary(con, query, cur, "_binary_target", ["code"])
-    assert not _copy_threads(), "the encoding thread stops when PostgreSQL gives up"
-    pg.rollback()
+    assert not _copy_threads(), "the encoding thread ends with the COPY"
 
 
 def test_a_query_with_other_columns_is_refused(pg: Any) -> None:
     cur = pg.cursor()
     cur.execute("CREATE TABLE _binary_target (a bigint, b bigint)")
-    with duckdb.connect() as con, pytest.raises(ValueError, match=r"\['b', 'a'\], not \['a', 'b'\]"):
-        copy_binary(con, "SELECT 1::BIGINT AS b, 2::BIGINT AS a", cur, "_binary_target", ["a", "b"])
+    with duckdb.connect() as con:
+        with pytest.raises(ValueError, match=r"\['b', 'a'\], not \['a', 'b'\]"):
+            copy_binary(con, "SELECT 1::BIGINT AS b, 2::BIGINT AS a", cur, "_binary_target", ["a", "b"])
+        assert con.execute("SELECT 42").fetchall() == [(42,)], "the refused query's result was closed"
+    assert not _copy_threads()
+
+
+@pytest.mark.parametrize("value", ["'infinity'::TIMESTAMPTZ", "'-infinity'::TIMESTAMPTZ"])
+def test_an_infinite_timestamp_is_refused_not_altered(pg: Any, value: str) -> None:
+    table = TABLES[0]
+    cur = pg.cursor()
+    cur.execute("CREATE TABLE _binary_target (created_at timestamptz)")
+    with duckdb.connect() as con, pytest.raises((duckdb.Error, OSError), match="an infinite TIMESTAMPTZ"):
+        query = binary_select(con, table, ["created_at"], f"SELECT {value} AS created_at")
+        copy_binary(con, query, cur, "_binary_target", ["created_at"])
+
+
+class _InterruptedQueue(Queue):  # type: ignore[type-arg]
+    """A queue whose third get is interrupted, as Ctrl-C or a run's termination interrupts the COPY's reads."""
+
+    gets = 0
+
+    def get(self, block: bool = True, timeout: float | None = None) -> Any:
+        _InterruptedQueue.gets += 1
+        if _InterruptedQueue.gets == 3:
+            raise KeyboardInterrupt
+        return super().get(block, timeout)
+
+
+def test_an_interrupt_stays_an_interrupt(pg: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(binary_copy, "Queue", _InterruptedQueue)
+    monkeypatch.setattr(_InterruptedQueue, "gets", 0)
+    cur = pg.cursor()
+    cur.execute("CREATE TABLE _binary_target (n bigint)")
+    with duckdb.connect() as con, pytest.raises(KeyboardInterrupt):
+        copy_binary(con, f"SELECT i AS n FROM range({20 * BATCH_ROWS}) t(i)", cur, "_binary_target", ["n"])
     assert not _copy_threads()
 
 
