@@ -14,16 +14,16 @@ from sqlalchemy.exc import DBAPIError
 
 from autonomos_pipeline.dcl import serve
 from autonomos_pipeline.dcl.store import Connection, Tenant, get_engine, tenant_session
-from tests.pipeline.canonical.test_deletions import _materialize
-from tests.pipeline.canonical.test_first_load import (
-    TABLE,
+from tests.utils.serving import (
+    ACCOUNTS_TABLE,
     UP_TO_CANONICAL,
-    _folder,
-    _serve,
-    _served,
-    _unmaterialize,
-    _warehouse,
-    _without_materialized_at,
+    accounts_folder,
+    materialize_assets,
+    serve_accounts,
+    served_accounts,
+    tenant_warehouse,
+    unmaterialize,
+    without_materialized_at,
 )
 from tests.utils.stores import Store, make_connection, make_tenant
 
@@ -69,8 +69,8 @@ def bulk(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_a_bulk_first_load_serves_what_the_insert_path_serves(pg_store: Store, tmp_path: Path) -> None:
     data = tmp_path / "data"
     tenant = make_tenant(pg_store, "Bulk")
-    cid = make_connection(pg_store, tenant, config={"path": str(_folder(tmp_path, "a", ACCOUNTS))})
-    report = _serve(pg_store, data, tenant, {str(cid): "filesource"})
+    cid = make_connection(pg_store, tenant, config={"path": str(accounts_folder(tmp_path, "a", ACCOUNTS))})
+    report = serve_accounts(pg_store, data, tenant, {str(cid): "filesource"})
     assert (report.upserted, report.first_load, report.bulk_loaded) == (3, 3, 3)
     partition = f"ma_c_{cid.hex}"
     assert _partitions(pg_store, tenant) == {
@@ -85,7 +85,7 @@ def test_a_bulk_first_load_serves_what_the_insert_path_serves(pg_store: Store, t
             text("SELECT count(*) FROM pg_attrdef WHERE adrelid = to_regclass(:t)"), {"t": partition}
         ).scalar()
     assert defaults == 0, "the load's constant defaults are gone once it is attached"
-    bulk = _served(pg_store, tenant)
+    bulk = served_accounts(pg_store, tenant)
     assert bulk[(cid, "001A")]["description"] == 'Says "hi", twice'
     assert bulk[(cid, "001B")]["description"] == "two lines", "the normaliser folds whitespace"
     assert bulk[(cid, "001B")]["annual_revenue"] is None and bulk[(cid, "001C")]["website"] is None
@@ -97,31 +97,31 @@ def test_a_bulk_first_load_serves_what_the_insert_path_serves(pg_store: Store, t
 
     # The same pending rows through the plain insert path give the same rows (ids and lineage included).
     with tenant_session(tenant, pg_store.app_engine) as s:
-        s.execute(delete(TABLE))
-    _unmaterialize(data, tenant)
-    with _warehouse(data, tenant) as con:
+        s.execute(delete(ACCOUNTS_TABLE))
+    unmaterialize(data, tenant)
+    with tenant_warehouse(data, tenant) as con:
         report = serve.materialize_entity(con, pg_store.app_engine, str(tenant), "account", {str(cid): "filesource"})
     assert (report.first_load, report.bulk_loaded) == (3, 0), "the connection has its partition: it is inserted"
-    assert _without_materialized_at(_served(pg_store, tenant)) == _without_materialized_at(bulk)
+    assert without_materialized_at(served_accounts(pg_store, tenant)) == without_materialized_at(bulk)
 
     # A later load upserts into the partition, and an unchanged one changes nothing.
-    _folder(tmp_path, "a", ACCOUNTS.replace("Initech,Tech", "Initech,Retail"))
-    report = _serve(pg_store, data, tenant, {str(cid): "filesource"})
+    accounts_folder(tmp_path, "a", ACCOUNTS.replace("Initech,Tech", "Initech,Retail"))
+    report = serve_accounts(pg_store, data, tenant, {str(cid): "filesource"})
     assert (report.upserted, report.first_load, report.bulk_loaded) == (3, 0, 0)
-    served = _served(pg_store, tenant)
+    served = served_accounts(pg_store, tenant)
     assert served[(cid, "001C")]["industry"] == "Retail"
-    _unmaterialize(data, tenant)
-    with _warehouse(data, tenant) as con:
+    unmaterialize(data, tenant)
+    with tenant_warehouse(data, tenant) as con:
         serve.materialize_entity(con, pg_store.app_engine, str(tenant), "account", {str(cid): "filesource"})
-    assert _served(pg_store, tenant) == served
+    assert served_accounts(pg_store, tenant) == served
 
 
 @pytest.mark.usefixtures("bulk")
 def test_bulk_loaded_rows_stay_with_their_tenant(pg_store: Store, tmp_path: Path) -> None:
     data = tmp_path / "data"
     mine, other = make_tenant(pg_store, "Mine"), make_tenant(pg_store, "Other")
-    cid = make_connection(pg_store, mine, config={"path": str(_folder(tmp_path, "a", ACCOUNTS))})
-    assert _serve(pg_store, data, mine, {str(cid): "filesource"}).bulk_loaded == 3
+    cid = make_connection(pg_store, mine, config={"path": str(accounts_folder(tmp_path, "a", ACCOUNTS))})
+    assert serve_accounts(pg_store, data, mine, {str(cid): "filesource"}).bulk_loaded == 3
     with tenant_session(other, pg_store.app_engine) as s:
         assert s.execute(text("SELECT count(*) FROM materialized_accounts")).scalar() == 0
     # the application role reaches rows only through the parent's policy, never the partition itself
@@ -142,7 +142,7 @@ def test_a_connection_with_served_rows_is_not_bulk_loaded(
     """A load racing another: the connection looked unserved when the path was picked, but has a row by the time
     the bulk load begins, so its rows are inserted the ordinary way, beside that row."""
     tenant = make_tenant(pg_store, "Served")
-    cid = make_connection(pg_store, tenant, config={"path": str(_folder(tmp_path, "a", ACCOUNTS))})
+    cid = make_connection(pg_store, tenant, config={"path": str(accounts_folder(tmp_path, "a", ACCOUNTS))})
     with tenant_session(tenant, pg_store.app_engine) as s:
         s.execute(
             text(
@@ -153,17 +153,17 @@ def test_a_connection_with_served_rows_is_not_bulk_loaded(
             {"id": str(uuid.uuid4()), "t": str(tenant), "c": str(cid)},
         )
     monkeypatch.setattr(serve, "_unserved_connections", lambda engine, tenant_id, table, connections: connections)
-    report = _serve(pg_store, tmp_path / "data", tenant, {str(cid): "filesource"})
+    report = serve_accounts(pg_store, tmp_path / "data", tenant, {str(cid): "filesource"})
     assert (report.upserted, report.first_load, report.bulk_loaded) == (3, 3, 0)
     assert set(_partitions(pg_store, tenant)) == {f"ma_d_{tenant.hex}"}, "no partition of its own"
-    assert len(_served(pg_store, tenant)) == 4
+    assert len(served_accounts(pg_store, tenant)) == 4
 
 
 @pytest.mark.usefixtures("bulk")
 def test_deleting_a_tenant_drops_its_partitions(pg_store: Store, tmp_path: Path) -> None:
     tenant = make_tenant(pg_store, "Leaving")
-    cid = make_connection(pg_store, tenant, config={"path": str(_folder(tmp_path, "a", ACCOUNTS))})
-    assert _serve(pg_store, tmp_path / "data", tenant, {str(cid): "filesource"}).bulk_loaded == 3
+    cid = make_connection(pg_store, tenant, config={"path": str(accounts_folder(tmp_path, "a", ACCOUNTS))})
+    assert serve_accounts(pg_store, tmp_path / "data", tenant, {str(cid): "filesource"}).bulk_loaded == 3
     with tenant_session(tenant, pg_store.app_engine) as s:
         s.delete(s.get_one(Connection, cid))
         s.delete(s.get_one(Tenant, tenant))
@@ -181,19 +181,19 @@ def test_a_reset_or_a_deleted_connection_drops_its_partition(pg_store: Store, tm
 
     data = tmp_path / "data"
     tenant = make_tenant(pg_store, "Again")
-    cid = make_connection(pg_store, tenant, config={"path": str(_folder(tmp_path, "a", ACCOUNTS))})
-    assert _serve(pg_store, data, tenant, {str(cid): "filesource"}).bulk_loaded == 3
+    cid = make_connection(pg_store, tenant, config={"path": str(accounts_folder(tmp_path, "a", ACCOUNTS))})
+    assert serve_accounts(pg_store, data, tenant, {str(cid): "filesource"}).bulk_loaded == 3
     with tenant_session(tenant, pg_store.app_engine) as s:
         assert clear_rows(s, tenant)["materialized_accounts"] == 3
     assert set(_partitions(pg_store, tenant)) == {f"ma_d_{tenant.hex}"}
-    _unmaterialize(data, tenant)
-    with _warehouse(data, tenant) as con:
+    unmaterialize(data, tenant)
+    with tenant_warehouse(data, tenant) as con:
         report = serve.materialize_entity(con, pg_store.app_engine, str(tenant), "account", {str(cid): "filesource"})
     assert report.bulk_loaded == 3
     with tenant_session(tenant, pg_store.app_engine) as s:
         s.delete(s.get_one(Connection, cid))
     assert set(_partitions(pg_store, tenant)) == {f"ma_d_{tenant.hex}"}
-    assert _served(pg_store, tenant) == {}
+    assert served_accounts(pg_store, tenant) == {}
 
 
 @pytest.mark.usefixtures("bulk")
@@ -201,13 +201,13 @@ def test_the_latest_of_two_pending_versions_is_served(pg_store: Store, tmp_path:
     """Two batches not yet served hold the same records: only each record's latest version is loaded."""
     data = tmp_path / "data"
     tenant = make_tenant(pg_store, "Twice")
-    folder = _folder(tmp_path, "a", ACCOUNTS)
+    folder = accounts_folder(tmp_path, "a", ACCOUNTS)
     cid = make_connection(pg_store, tenant, config={"path": str(folder)})
-    _materialize(pg_store, data, tenant, UP_TO_CANONICAL)
-    _folder(tmp_path, "a", ACCOUNTS.replace("Globex", "Globex Two").replace("Initech,Tech", "Initech,Retail"))
-    report = _serve(pg_store, data, tenant, {str(cid): "filesource"})
+    materialize_assets(pg_store, data, tenant, UP_TO_CANONICAL)
+    accounts_folder(tmp_path, "a", ACCOUNTS.replace("Globex", "Globex Two").replace("Initech,Tech", "Initech,Retail"))
+    report = serve_accounts(pg_store, data, tenant, {str(cid): "filesource"})
     assert (report.batches, report.upserted, report.bulk_loaded) == (2, 3, 3)
-    served = _served(pg_store, tenant)
+    served = served_accounts(pg_store, tenant)
     assert {k[1]: (r["name"], r["industry"]) for k, r in served.items()} == {
         "001A": ("Acme", "Tech"),
         "001B": ("Globex Two", "Energy"),
@@ -229,8 +229,8 @@ def test_temporary_tables_cannot_stand_in_for_partitions(pg_store: Store, tmp_pa
     """The definer functions name their relations with the schema: a session's temporary table of a partition's name
     neither hides a partition from them nor gets another tenant's partition dropped."""
     victim = make_tenant(pg_store, "Victim")
-    cid = make_connection(pg_store, victim, config={"path": str(_folder(tmp_path, "a", ACCOUNTS))})
-    assert _serve(pg_store, tmp_path / "data", victim, {str(cid): "filesource"}).bulk_loaded == 3
+    cid = make_connection(pg_store, victim, config={"path": str(accounts_folder(tmp_path, "a", ACCOUNTS))})
+    assert serve_accounts(pg_store, tmp_path / "data", victim, {str(cid): "filesource"}).bulk_loaded == 3
     attacker = uuid.uuid4()
     raw = _app(pg_store, attacker)
     try:
@@ -252,7 +252,7 @@ def test_temporary_tables_cannot_stand_in_for_partitions(pg_store: Store, tmp_pa
 @pytest.mark.usefixtures("bulk")
 def test_a_load_left_unfinished_is_replaced_and_cannot_be_finished_later(pg_store: Store, tmp_path: Path) -> None:
     tenant = make_tenant(pg_store, "Unfinished")
-    cid = make_connection(pg_store, tenant, config={"path": str(_folder(tmp_path, "a", ACCOUNTS))})
+    cid = make_connection(pg_store, tenant, config={"path": str(accounts_folder(tmp_path, "a", ACCOUNTS))})
     raw = _app(pg_store, tenant)
     try:
         cur = raw.cursor()
@@ -263,7 +263,7 @@ def test_a_load_left_unfinished_is_replaced_and_cannot_be_finished_later(pg_stor
         raw.rollback()
     finally:
         raw.close()
-    assert _serve(pg_store, tmp_path / "data", tenant, {str(cid): "filesource"}).bulk_loaded == 3
+    assert serve_accounts(pg_store, tmp_path / "data", tenant, {str(cid): "filesource"}).bulk_loaded == 3
     assert f"ma_c_{cid.hex}" in _partitions(pg_store, tenant)
 
 

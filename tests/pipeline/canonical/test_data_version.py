@@ -10,7 +10,7 @@ from autonomos_pipeline.dcl.redis_client import close_all, get_redis
 from autonomos_pipeline.dcl.settings import get_settings
 from autonomos_pipeline.dcl.view_cache import data_version_key
 from tests.conftest import REDIS_URL
-from tests.pipeline.canonical.test_deletions import _materialize
+from tests.utils.serving import materialize_assets
 from tests.utils.stores import Store, make_connection, make_tenant
 
 pytestmark = pytest.mark.redis
@@ -30,13 +30,13 @@ def test_materialize_bumps_the_data_version(
     assert client is not None
     try:
         before = client.get(data_version_key(tenant))
-        _materialize(sqlite_store, tmp_path / "data", tenant)
+        materialize_assets(sqlite_store, tmp_path / "data", tenant)
         first = client.get(data_version_key(tenant))
         assert first is not None and first != before
-        _materialize(sqlite_store, tmp_path / "data", tenant)  # nothing new: the cached totals stay valid
+        materialize_assets(sqlite_store, tmp_path / "data", tenant)  # nothing new: the cached totals stay valid
         assert client.get(data_version_key(tenant)) == first
         (files / "accounts.csv").write_text("Id,Account Name\n001A,Acme\n001B,Globex\n")
-        _materialize(sqlite_store, tmp_path / "data", tenant)
+        materialize_assets(sqlite_store, tmp_path / "data", tenant)
         assert client.get(data_version_key(tenant)) not in (None, first)
     finally:
         client.delete(data_version_key(tenant))

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
-import dagster as dg
 import duckdb
 import pyarrow as pa
 import pytest
@@ -14,29 +12,10 @@ from sqlalchemy import select
 
 from autonomos_pipeline.dcl.store import MaterializedAccount, tenant_session
 from autonomos_pipeline.dcl.warehouse import write_batch
-from autonomos_pipeline.definitions import defs
-from autonomos_pipeline.defs.resources import ServingStoreResource, WarehouseResource
+from tests.utils.serving import materialize_assets
 from tests.utils.stores import Store, make_connection, make_tenant
 
 ACCOUNTS = "Id,Account Name,Website\n001A,Acme,acme.com\n001B,Globex,globex.io\n"
-
-
-def _materialize(store: Store, data_dir: Path, tenant: uuid.UUID, names: set[str] | None = None) -> None:
-    assets = [a for a in defs.assets or [] if isinstance(a, dg.AssetsDefinition)]
-    if names:
-        assets = [a for a in assets if a.key.path[-1] in names]
-    with dg.instance_for_test() as instance:
-        instance.add_dynamic_partitions("tenants", [str(tenant)])
-        result = dg.materialize(
-            assets,
-            partition_key=str(tenant),
-            instance=instance,
-            resources={
-                "serving_store": ServingStoreResource(database_url=store.app_url),
-                "warehouse": WarehouseResource(data_dir=str(data_dir)),
-            },
-        )
-    assert result.success
 
 
 def _scenario(store: Store, tmp_path: Path) -> None:
@@ -46,7 +25,7 @@ def _scenario(store: Store, tmp_path: Path) -> None:
     tenant = make_tenant(store, "Deleting")
     cid = make_connection(store, tenant, config={"path": str(files)})
     data_dir = tmp_path / "data"
-    _materialize(store, data_dir, tenant)
+    materialize_assets(store, data_dir, tenant)
 
     con = duckdb.connect(str(data_dir / "warehouse" / f"tenant_{tenant}.duckdb"))
     fingerprint = con.execute("SELECT fingerprint FROM raw_batches LIMIT 1").fetchone()
@@ -66,8 +45,8 @@ def _scenario(store: Store, tmp_path: Path) -> None:
         ingested_at=datetime.now(UTC),
     )
     con.close()
-    _materialize(store, data_dir, tenant, {"canonical_accounts", "materialized_accounts"})
-    _materialize(store, data_dir, tenant, {"canonical_accounts", "materialized_accounts"})  # idempotent
+    materialize_assets(store, data_dir, tenant, {"canonical_accounts", "materialized_accounts"})
+    materialize_assets(store, data_dir, tenant, {"canonical_accounts", "materialized_accounts"})  # idempotent
 
     with tenant_session(tenant, store.app_engine) as s:
         rows = {r.account_id: (r.is_deleted, r.name) for r in s.scalars(select(MaterializedAccount))}
