@@ -134,11 +134,14 @@ def pg_serving_sql(
     source_systems: dict[str, str],
     now: datetime,
     where: str,
-) -> str:
-    """_serving_sql's rows in the binary form of the serving table's columns, for a binary COPY (PostgreSQL)."""
+    exclude: tuple[str, ...] = (),
+) -> tuple[str, list[str]]:
+    """_serving_sql's rows, but the columns in exclude, in the binary form of the serving table's columns (for a
+    binary COPY on PostgreSQL); returns the query and its columns."""
     table: Table = MATERIALIZED_MODELS[entity].__table__  # type: ignore[attr-defined]
     rows = _serving_sql(entity, tenant_id, source_systems, now, where, binary_id=True)
-    return binary_select(con, table, [name for name, *_ in con.execute(f"DESCRIBE {rows}").fetchall()], rows)
+    columns = [name for name, *_ in con.execute(f"DESCRIBE {rows}").fetchall() if name not in exclude]
+    return binary_select(con, table, columns, rows), columns
 
 
 def materialize_entity(
@@ -311,7 +314,8 @@ def _pg_serve_live(
         if not connections:
             continue
         where = f"NOT is_deleted AND connection_id IN ({', '.join(map(_literal, connections))})"
-        rows = con.sql(pg_serving_sql(con, entity, tenant_id, source_systems, now, where)).to_arrow_reader(_CHUNK)
+        query, _ = pg_serving_sql(con, entity, tenant_id, source_systems, now, where)
+        rows = con.sql(query).to_arrow_reader(_CHUNK)
         written, inserted = _pg_upsert_all(engine, tenant_id, table, entity, rows, first_load)
         report.upserted += written
         report.first_load += inserted
@@ -346,11 +350,9 @@ def _pg_bulk_load(
             raw.rollback()
             return None
         where = f"NOT is_deleted AND connection_id = {_literal(connection_id)}"
-        table: Table = MATERIALIZED_MODELS[entity].__table__  # type: ignore[attr-defined]
         started = time.perf_counter()
-        rows = _serving_sql(entity, tenant_id, source_systems, now, where, binary_id=True)
-        columns = [name for name, *_ in con.execute(f"DESCRIBE {rows}").fetchall() if name not in LOAD_DEFAULTS]
-        copy_binary(con, binary_select(con, table, columns, rows), cur, load_table, columns, freeze=True)
+        query, columns = pg_serving_sql(con, entity, tenant_id, source_systems, now, where, exclude=LOAD_DEFAULTS)
+        copy_binary(con, query, cur, load_table, columns, freeze=True)
         copied = time.perf_counter()
         cur.execute("SELECT serving_finish_load(%s, %s, %s)", (entity, tenant_id, connection_id))
         loaded = _scalar(cur)

@@ -109,9 +109,8 @@ def test_first_load_meeting_served_rows_upserts(pg_store: Store, tmp_path: Path)
     unmaterialize(data, tenant)
     with tenant_warehouse(data, tenant) as con:
         con.execute(f"CREATE TEMP TABLE _pending AS {_pending_rows_sql('account')}")
-        rows = con.sql(
-            pg_serving_sql(con, "account", str(tenant), {}, datetime.now(UTC), "NOT is_deleted")
-        ).to_arrow_table()
+        query, _ = pg_serving_sql(con, "account", str(tenant), {}, datetime.now(UTC), "NOT is_deleted")
+        rows = con.sql(query).to_arrow_table()
 
     inserted = _pg_copy_upsert(pg_store.app_engine, str(tenant), ACCOUNTS_TABLE, "account", rows, first_load=True)
 
