@@ -158,6 +158,28 @@ def test_unchanged_file_is_not_reread_and_changed_file_is(tmp_path: Path) -> Non
     assert [r["id"] for r in rows] == ["1", "2", "3"]
 
 
+def test_discover_and_read_share_one_scan_of_each_file_version(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from connectors.filesource import connector as module
+
+    scanned: list[str] = []
+    real = module.scan_file
+
+    def counting(path: Path) -> object:
+        scanned.append(path.name)
+        return real(path)
+
+    monkeypatch.setattr(module, "scan_file", counting)
+    path = tmp_path / "accounts.csv"
+    path.write_text(ACCOUNTS)
+    connector = _connector(tmp_path)
+    connector.discover()
+    cursor = _read_all(connector, "accounts")[-1].cursor
+    assert scanned == ["accounts.csv"], "the read reuses the discovery's hash of the unchanged file"
+    path.write_text(ACCOUNTS + "3,Initech,5,,2010-01-01,94105\n")
+    assert [r["id"] for r in _rows(_read_all(connector, "accounts", cursor))] == ["1", "2", "3"]
+    assert scanned == ["accounts.csv", "accounts.csv"], "a changed file is scanned again"
+
+
 def test_resume_from_a_mid_file_cursor_yields_each_row_once(tmp_path: Path) -> None:
     lines = "".join(f"{i},n{i}\n" if i != 7 else "7\n" for i in range(30))
     (tmp_path / "accounts.csv").write_text("id,name\n" + lines)
