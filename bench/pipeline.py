@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import io
+import itertools
 import os
 import pstats
 import shutil
@@ -323,10 +324,9 @@ def main() -> None:
                 small.append(in_fresh_process(platform_path, db, csvs[n].parent, work, n, args.profile))
                 print(f"platform {n:,} rows: {small[-1].seconds:.1f} s", flush=True)
             measured: dict[str, list[Measured]] = {name: [] for name in paths}
-            names = list(paths)
-            for run in range(1, args.repeat + 1):  # the paths take turns: a slow spell of the machine hits each,
-                shift = (run - 1) % len(names)  # and each round starts one path later, so each follows each other
-                for name in names[shift:] + names[:shift]:
+            orders = list(itertools.permutations(paths))  # platform first, then after dlt, then after the ceiling
+            for run in range(1, args.repeat + 1):  # the paths take turns, so a slow spell of the machine hits each,
+                for name in orders[(run - 1) % len(orders)]:  # in another order each round
                     _settle(db)
                     measured[name].append(paths[name](run))
                     print(f"{name} {args.rows:,} rows, run {run}: {measured[name][-1].seconds:.1f} s", flush=True)
