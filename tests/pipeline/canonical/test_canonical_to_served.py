@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from pathlib import Path
 
 import dagster as dg
@@ -17,8 +16,7 @@ from autonomos_pipeline.dcl.store import (
     QuarantineRecord,
     tenant_session,
 )
-from autonomos_pipeline.definitions import defs
-from autonomos_pipeline.defs.resources import ServingStoreResource, WarehouseResource
+from tests.utils.serving import run_assets
 from tests.utils.stores import Store, make_connection, make_tenant
 
 ACCOUNTS = (
@@ -33,22 +31,6 @@ CONTACTS = (
     "C1,Ada,Lovelace,ADA@Example.com,CTO,London,United Kingdom\n"
     "C2,Alan,Turing,alan@example.org,Scientist,Manchester,GB\n"
 )
-
-
-def _materialize_all(store: Store, data_dir: Path, tenant: uuid.UUID) -> dg.ExecuteInProcessResult:
-    assets = [a for a in defs.assets or [] if isinstance(a, dg.AssetsDefinition)]
-    with dg.instance_for_test() as instance:
-        instance.add_dynamic_partitions("tenants", [str(tenant)])
-        return dg.materialize(
-            assets,
-            partition_key=str(tenant),
-            instance=instance,
-            resources={
-                "serving_store": ServingStoreResource(database_url=store.app_url),
-                "warehouse": WarehouseResource(data_dir=str(data_dir)),
-            },
-            raise_on_error=False,
-        )
 
 
 def _folder(tmp_path: Path, name: str, files: dict[str, str]) -> Path:
@@ -73,11 +55,11 @@ def _scenario(store: Store, tmp_path: Path) -> None:
     make_connection(store, a, config={"path": str(_folder(tmp_path, "a", {"accounts.csv": ACCOUNTS}))})
     make_connection(store, b, config={"path": str(_folder(tmp_path, "b", {"contacts.csv": CONTACTS}))})
 
-    first = _materialize_all(store, data, a)
+    first = run_assets(store, data, a)
     assert first.success, [e.message for e in first.all_events if e.is_failure]
     assert _check(first, "canonical_accounts", "reconciles")
     assert _check(first, "materialized_accounts", "no_rows_lost")
-    assert _materialize_all(store, data, b).success
+    assert run_assets(store, data, b).success
 
     with tenant_session(a, store.app_engine) as s:
         version = s.scalar(select(MappingVersionRow).where(MappingVersionRow.is_active.is_(True)))
@@ -107,7 +89,7 @@ def _scenario(store: Store, tmp_path: Path) -> None:
     assert contacts["C1"].mailing_country == "GB" and accounts_seen_by_b == 0
 
     before = {r.account_id: r.materialized_at for r in rows.values()}
-    again = _materialize_all(store, data, a)  # same input: nothing changes
+    again = run_assets(store, data, a)  # same input: nothing changes
     assert again.success
     with tenant_session(a, store.app_engine) as s:
         after = {r.account_id: r.materialized_at for r in s.scalars(select(MaterializedAccount))}

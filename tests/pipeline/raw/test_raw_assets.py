@@ -5,34 +5,16 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
-import dagster as dg
 import duckdb
 import pytest
 from sqlalchemy import select
 
 from autonomos_pipeline.dcl.store import EventJournal, QuarantineRecord, SchemaSnapshot, tenant_session
 from autonomos_pipeline.defs.raw.assets import raw_filesource, raw_supabase
-from autonomos_pipeline.defs.resources import ServingStoreResource, WarehouseResource
+from tests.utils.serving import run_assets
 from tests.utils.stores import Store, make_connection, make_tenant
 
 ACCOUNTS = "Id,Account Name,Website\n001,Acme,acme.com\n002,Globex,globex.com\n003,Initech,initech.com\n"
-
-
-def _run(
-    store: Store, data_dir: Path, tenant: uuid.UUID, assets: list[dg.AssetsDefinition]
-) -> dg.ExecuteInProcessResult:
-    with dg.instance_for_test() as instance:
-        instance.add_dynamic_partitions("tenants", [str(tenant)])
-        return dg.materialize(
-            assets,
-            partition_key=str(tenant),
-            instance=instance,
-            resources={
-                "serving_store": ServingStoreResource(database_url=store.app_url),
-                "warehouse": WarehouseResource(data_dir=str(data_dir)),
-            },
-            raise_on_error=False,
-        )
 
 
 def _raw_rows(data_dir: Path, tenant: uuid.UUID) -> list[tuple[str, str]]:
@@ -54,7 +36,7 @@ def test_filesource_lands_rows_once_and_rereads_a_changed_file(sqlite_store: Sto
     make_connection(sqlite_store, tenant, config={"path": str(files)})
     data_dir = tmp_path / "data"
 
-    first = _run(sqlite_store, data_dir, tenant, [raw_filesource])
+    first = run_assets(sqlite_store, data_dir, tenant, [raw_filesource])
     assert first.success
     mat = first.asset_materializations_for_node("raw_filesource")[0]
     assert mat.metadata["rows"].value == 3
@@ -62,12 +44,12 @@ def test_filesource_lands_rows_once_and_rereads_a_changed_file(sqlite_store: Sto
     checks = first.get_asset_check_evaluations()
     assert {c.check_name: c.passed for c in checks} == {"batches_complete": True, "schema_drift": True}
 
-    again = _run(sqlite_store, data_dir, tenant, [raw_filesource])  # unchanged file: nothing new
+    again = run_assets(sqlite_store, data_dir, tenant, [raw_filesource])  # unchanged file: nothing new
     assert again.asset_materializations_for_node("raw_filesource")[0].metadata["rows"].value == 0
     assert len(_raw_rows(data_dir, tenant)) == 3
 
     (files / "accounts.csv").write_text(ACCOUNTS + "004,Umbrella,umbrella.com\n")
-    changed = _run(sqlite_store, data_dir, tenant, [raw_filesource])
+    changed = run_assets(sqlite_store, data_dir, tenant, [raw_filesource])
     assert changed.asset_materializations_for_node("raw_filesource")[0].metadata["rows"].value == 4
     assert ("004", "Umbrella") in _raw_rows(data_dir, tenant)
 
@@ -84,7 +66,7 @@ def test_malformed_lines_are_quarantined_with_line_numbers(sqlite_store: Store, 
     (files / "accounts.csv").write_text(ACCOUNTS + "005,Broken,too,many,fields\n006,Hooli,hooli.com\n")
     tenant = make_tenant(sqlite_store, "Broken")
     make_connection(sqlite_store, tenant, config={"path": str(files)})
-    result = _run(sqlite_store, tmp_path / "data", tenant, [raw_filesource])
+    result = run_assets(sqlite_store, tmp_path / "data", tenant, [raw_filesource])
     assert result.success
     metadata = result.asset_materializations_for_node("raw_filesource")[0].metadata
     assert metadata["rows"].value == 4 and metadata["quarantined"].value == 1
@@ -103,10 +85,10 @@ def test_a_failing_connection_fails_only_its_tenant(sqlite_store: Store, tmp_pat
     make_connection(sqlite_store, good, config={"path": str(good_files)})
     make_connection(sqlite_store, bad, config={"path": str(tmp_path / "missing")})
     data_dir = tmp_path / "data"
-    failed = _run(sqlite_store, data_dir, bad, [raw_filesource])
+    failed = run_assets(sqlite_store, data_dir, bad, [raw_filesource])
     assert not failed.success
     assert "does not exist" in str(failed.all_events)
-    ok = _run(sqlite_store, data_dir, good, [raw_filesource])
+    ok = run_assets(sqlite_store, data_dir, good, [raw_filesource])
     assert ok.success and len(_raw_rows(data_dir, good)) == 3
 
 
@@ -131,10 +113,10 @@ def test_supabase_source_on_postgres_with_secrets(pg_store: Store, tmp_path: Pat
         tenant = make_tenant(pg_store, "Supa")
         url = f"postgresql://{PG_SUPERUSER}@{PG_HOST}:{PG_PORT}/{source_db}"
         make_connection(pg_store, tenant, name="supa", type_="supabase", config={}, secrets={"url": url})
-        result = _run(pg_store, tmp_path / "data", tenant, [raw_supabase])
+        result = run_assets(pg_store, tmp_path / "data", tenant, [raw_supabase])
         assert result.success, result.all_events
         assert result.asset_materializations_for_node("raw_supabase")[0].metadata["rows"].value == 250
-        again = _run(pg_store, tmp_path / "data", tenant, [raw_supabase])
+        again = run_assets(pg_store, tmp_path / "data", tenant, [raw_supabase])
         assert again.asset_materializations_for_node("raw_supabase")[0].metadata["rows"].value == 0
     finally:
         admin.cursor().execute(f'DROP DATABASE IF EXISTS "{source_db}" WITH (FORCE)')
@@ -162,7 +144,7 @@ def test_transient_salesforce_outage_is_retried_and_recovers(sqlite_store: Store
                      "security_token": sf.SECURITY_TOKEN},
         )  # fmt: skip
         fake.fail_next(2, status=503)  # two attempts of the asset hit the outage, the third gets through
-        result = _run(sqlite_store, tmp_path / "data", tenant, [raw_salesforce])
+        result = run_assets(sqlite_store, tmp_path / "data", tenant, [raw_salesforce])
     assert result.success
     assert result.asset_materializations_for_node("raw_salesforce")[0].metadata["rows"].value == 3
     retries = [e for e in result.all_events if e.event_type_value == "STEP_UP_FOR_RETRY"]
