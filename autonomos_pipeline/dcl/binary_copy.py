@@ -51,12 +51,15 @@ def duckdb_type(table: Table, column: str) -> str:
     raise TypeError(f"{table.name}.{column}: no binary COPY cast for {kind!r}")
 
 
-def binary_select(con: duckdb.DuckDBPyConnection, table: Table, columns: Sequence[str], source: str) -> str:
-    """SELECT columns of source, each cast to the DuckDB type of its binary form: uuid columns become their 16 bytes
-    (a BLOB stays as it is, uuid text is unhexed), the others are cast to their model's type."""
-    kinds = {name: kind for name, kind, *_ in con.execute(f"DESCRIBE {source}").fetchall()}
+def binary_select(
+    con: duckdb.DuckDBPyConnection, table: Table, source: str, exclude: Sequence[str] = ()
+) -> tuple[str, list[str]]:
+    """SELECT the columns of source but those in exclude, each cast to the DuckDB type of its binary form: uuid
+    columns become their 16 bytes (a BLOB stays as it is, uuid text is unhexed), the others are cast to their model's
+    type. Returns the query and its columns."""
+    kinds = {name: kind for name, kind, *_ in con.execute(f"DESCRIBE {source}").fetchall() if name not in exclude}
     casts = []
-    for name in columns:
+    for name, source_kind in kinds.items():
         kind = duckdb_type(table, name)
         if kind in ("TIMESTAMPTZ", "DATE"):  # pgpq cannot write infinity: refuse it rather than store a wrong value
             value = f'CAST("{name}" AS {kind})'
@@ -64,13 +67,13 @@ def binary_select(con: duckdb.DuckDBPyConnection, table: Table, columns: Sequenc
             casts.append(f'CASE WHEN isinf({value}) THEN {refused} ELSE {value} END AS "{name}"')
         elif kind != "BLOB":
             casts.append(f'CAST("{name}" AS {kind}) AS "{name}"')
-        elif kinds[name] == "BLOB":
+        elif source_kind == "BLOB":
             casts.append(f'"{name}"')
-        elif kinds[name] in ("VARCHAR", "UUID"):
+        elif source_kind in ("VARCHAR", "UUID"):
             casts.append(f"unhex(replace(CAST(\"{name}\" AS VARCHAR), '-', '')) AS \"{name}\"")
         else:
-            raise TypeError(f"{table.name}.{name}: a uuid cannot come from {kinds[name]}")
-    return f"SELECT {', '.join(casts)} FROM ({source})"
+            raise TypeError(f"{table.name}.{name}: a uuid cannot come from {source_kind}")
+    return f"SELECT {', '.join(casts)} FROM ({source})", list(kinds)
 
 
 def encode(rows: pa.Table) -> bytes:

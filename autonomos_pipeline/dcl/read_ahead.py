@@ -40,12 +40,12 @@ def read_ahead(items: Iterator[T], name: str = "read-ahead") -> Generator[Iterat
             pending = fetch()
             yield item  # type: ignore[misc]
 
+    close = getattr(items, "close", None)
     try:
         yield consume()
     except BaseException:
         # the caller failed or was interrupted: do not wait for a fetch that may hang on the network; the source is
         # closed on the worker thread once that fetch is over
-        close = getattr(items, "close", None)
         if close is not None:
             pool.submit(close)
         pool.shutdown(wait=False)
@@ -53,7 +53,6 @@ def read_ahead(items: Iterator[T], name: str = "read-ahead") -> Generator[Iterat
     try:
         if pending is not None:
             pending.exception()  # wait for the fetch in flight; what it fetched is dropped
-        close = getattr(items, "close", None)
         if close is not None:
             pool.submit(close).result()
     finally:

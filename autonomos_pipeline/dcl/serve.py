@@ -139,9 +139,9 @@ def pg_serving_sql(
     """_serving_sql's rows, but the columns in exclude, in the binary form of the serving table's columns (for a
     binary COPY on PostgreSQL); returns the query and its columns."""
     table: Table = MATERIALIZED_MODELS[entity].__table__  # type: ignore[attr-defined]
-    rows = _serving_sql(entity, tenant_id, source_systems, now, where, binary_id=True)
-    columns = [name for name, *_ in con.execute(f"DESCRIBE {rows}").fetchall() if name not in exclude]
-    return binary_select(con, table, columns, rows), columns
+    return binary_select(
+        con, table, _serving_sql(entity, tenant_id, source_systems, now, where, binary_id=True), exclude
+    )
 
 
 def materialize_entity(

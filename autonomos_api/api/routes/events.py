@@ -14,7 +14,7 @@ import random
 import time
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
@@ -181,7 +181,7 @@ class StreamLease:
 
     claims: TokenClaims
     recheck_seconds: float
-    due: float = 0.0
+    due: float = field(init=False)  # when the next recheck is due (time.monotonic)
 
     def __post_init__(self) -> None:
         self.due = time.monotonic() + random.uniform(0.5, 1.0) * self.recheck_seconds
